@@ -1,0 +1,359 @@
+# -*- coding: utf-8 -*-
+# Copyright: mptcp.linux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Private: MPTCP endpoints as a network resource, without a kernel.
+
+validate() checks a whole ``config`` list, expand() turns ``dev``-only entries
+into addresses, plan() compares the kernel's endpoints with the desired ones
+and returns the actions (deletions first) and the state after them, and
+render_*() give the ``ip mptcp`` equivalents. Endpoints are plain dicts:
+``{"id", "address", "port", "dev", "flags"}`` with ``flags`` a sorted list.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+import re
+
+FLAGS = ("signal", "subflow", "backup", "fullmesh", "laminar")
+# Changed in place by the kernel's SET_FLAGS; any other change is delete + add.
+SETTABLE_FLAGS = frozenset(("backup", "fullmesh"))
+FLAG_SINCE = {"signal": "5.6", "subflow": "5.6", "backup": "5.6", "fullmesh": "5.18", "laminar": "6.18"}
+MAX_ENDPOINTS = 8
+STATES = ("merged", "replaced", "overridden", "deleted", "gathered", "rendered")
+FAMILIES = ("all", "ipv4", "ipv6")
+_IFNAME_RE = re.compile(r"^[^\s/:]{1,15}$")
+
+
+class EndpointError(Exception):
+    """Bad input; the message names every offending field."""
+
+    def __init__(self, problems):
+        if isinstance(problems, str):
+            problems = [problems]
+        self.problems = problems
+        Exception.__init__(self, "; ".join(problems))
+
+
+def key(endpoint):
+    """An endpoint's identity: its address and port."""
+    return (endpoint["address"], endpoint.get("port") or 0)
+
+
+def _sorted(endpoints):
+    return sorted(endpoints, key=lambda e: (e.get("id") or 256, key(e)))
+
+
+def _normalize_address(text):
+    address = ipaddress.ip_address(u"%s" % text)
+    if address.is_unspecified or address.is_multicast:
+        raise ValueError("not a unicast address")
+    return str(address)
+
+
+def validate(config, state):
+    """Check the whole config list; return normalized entries or raise
+    EndpointError naming every problem. Nothing is read from the host."""
+    problems = []
+    entries = []
+    for index, raw in enumerate(config or []):
+        where = "config[%d]" % index
+        entry = {
+            "index": index,
+            "address": None,
+            "id": raw.get("id"),
+            "port": raw.get("port"),
+            "dev": raw.get("dev"),
+            "family": raw.get("family") or "all",
+            "flags": None,
+        }
+        if raw.get("address") is not None:
+            try:
+                entry["address"] = _normalize_address(raw["address"])
+            except ValueError as exc:
+                problems.append("%s.address: %r is not a valid IPv4 or IPv6 unicast address (%s)" % (where, raw["address"], exc))
+        if entry["address"] is None and entry["dev"] is None and raw.get("address") is None:
+            if not (state == "deleted" and entry["id"] is not None):
+                problems.append("%s: give an address, or a dev to use all of its addresses" % where)
+        if entry["id"] is not None and not 1 <= entry["id"] <= 255:
+            problems.append("%s.id: %s is out of range 1..255 (0 is the initial subflow's)" % (where, entry["id"]))
+        if entry["port"] is not None and not 1 <= entry["port"] <= 65535:
+            problems.append("%s.port: %s is out of range 1..65535" % (where, entry["port"]))
+        if entry["dev"] is not None and not _IFNAME_RE.match(entry["dev"]):
+            problems.append("%s.dev: %r is not a valid interface name" % (where, entry["dev"]))
+        if entry["family"] not in FAMILIES:
+            problems.append("%s.family: must be one of %s" % (where, ", ".join(FAMILIES)))
+        elif raw.get("family") is not None and raw.get("address") is not None:
+            problems.append("%s.family: only applies to an entry that gives dev without address" % where)
+        flags = raw.get("flags")
+        if flags is not None:
+            unknown = [f for f in flags if f not in FLAGS]
+            if unknown:
+                problems.append("%s.flags: unknown flag(s) %s; known: %s" % (where, ", ".join(map(str, unknown)), ", ".join(FLAGS)))
+            elif len(set(flags)) != len(flags):
+                problems.append("%s.flags: a flag is given twice" % where)
+            entry["flags"] = sorted(set(flags))
+        entries.append(entry)
+    if problems:
+        raise EndpointError(problems)
+    return entries
+
+
+def _flag_rules(where, flags, port):
+    problems = []
+    if "signal" in flags and "fullmesh" in flags:
+        problems.append("%s.flags: fullmesh cannot be combined with signal" % where)
+    if port and "signal" not in flags:
+        problems.append("%s.port: a port needs the signal flag (the kernel listens on it to accept joins)" % where)
+    return problems
+
+
+def usable_addresses(iface, family):
+    """The addresses of an interface an endpoint can use: global or site
+    scope, not link-local, not failed duplicate address detection."""
+    found = []
+    for addr in iface["addresses"]:
+        if family != "all" and addr["family"] != family:
+            continue
+        if addr["dadfailed"] or addr["scope"] >= 253:  # 253 link, 254 host
+            continue
+        if ipaddress.ip_address(u"%s" % addr["address"]).is_link_local:
+            continue
+        found.append(addr["address"])
+    return found
+
+
+def expand(entries, interfaces, state):
+    """Resolve ``dev`` against the host's interfaces: a dev-only entry becomes
+    one entry per usable address. Raises EndpointError naming each problem;
+    returns entries that all have an address (or an id, for deleted)."""
+    problems = []
+    result = []
+    for entry in entries:
+        where = "config[%d]" % entry["index"]
+        dev = entry["dev"]
+        if state == "deleted" and dev is not None and entry["address"] is None:
+            result.append(dict(entry, match_dev=dev))  # also endpoints bound to it
+        if dev is not None and dev not in interfaces:
+            if state == "deleted":
+                continue
+            problems.append("%s.dev: interface %r does not exist (interfaces here: %s)" % (where, dev, ", ".join(sorted(interfaces))))
+            continue
+        if entry["address"] is not None or dev is None:
+            result.append(entry)
+            continue
+        addresses = usable_addresses(interfaces[dev], entry["family"])
+        if not addresses and state != "deleted":
+            problems.append("%s.dev: interface %r has no usable %saddress (global scope, not link-local)"
+                            % (where, dev, "" if entry["family"] == "all" else entry["family"] + " "))
+        elif entry["id"] is not None and len(addresses) > 1:
+            problems.append("%s.id: interface %r has %d usable addresses (%s); an id needs exactly one"
+                            % (where, dev, len(addresses), ", ".join(addresses)))
+        for address in addresses:
+            result.append(dict(entry, address=address))
+    if problems:
+        raise EndpointError(problems)
+    seen = {}
+    for entry in result:
+        if entry["address"] is None or state == "deleted":
+            continue
+        other = seen.setdefault(key(entry), entry)
+        if other is not entry:
+            problems.append("config[%d]: endpoint %s is also given by config[%d]"
+                            % (entry["index"], _label(entry), other["index"]))
+    ids = {}
+    for entry in result:
+        if entry["id"] is None or state == "deleted":
+            continue
+        other = ids.setdefault(entry["id"], entry)
+        if other is not entry:
+            problems.append("config[%d].id: id %d is also given by config[%d]" % (entry["index"], entry["id"], other["index"]))
+    if problems:
+        raise EndpointError(problems)
+    return result
+
+
+def _label(endpoint):
+    text = endpoint["address"]
+    if endpoint.get("port"):
+        text += " port %d" % endpoint["port"]
+    return text
+
+
+def public(endpoint):
+    """The endpoint as returned to the user."""
+    return {
+        "id": endpoint.get("id"),
+        "address": endpoint["address"],
+        "port": endpoint.get("port") or None,
+        "dev": endpoint.get("dev"),
+        "flags": list(endpoint.get("flags") or []),
+    }
+
+
+def _target(entry, current, merge):
+    """The endpoint an entry asks for, given the one the kernel has (or None)."""
+    target = public({"address": entry["address"], "port": entry["port"], "id": entry["id"],
+                     "dev": entry["dev"], "flags": entry["flags"]})
+    target["index"] = entry["index"]
+    if current is not None:
+        if target["id"] is None:
+            target["id"] = current["id"]  # an id is compared only when given
+        if merge:
+            if entry["dev"] is None:
+                target["dev"] = current.get("dev")
+            if entry["flags"] is None:
+                target["flags"] = list(current["flags"])
+    return target
+
+
+def _matches_for_deletion(entry, endpoint):
+    if entry.get("match_dev") is not None:
+        return endpoint.get("dev") == entry["match_dev"]
+    if entry["address"] is None:
+        return endpoint["id"] == entry["id"]
+    if key(endpoint) != key(entry):
+        return False
+    return entry["id"] is None or entry["id"] == endpoint["id"]
+
+
+def plan(current, entries, state):
+    """Compare the kernel's endpoints (``current``) with the expanded entries.
+
+    Returns ``(actions, after)``: actions are ``("delete", ep)``,
+    ``("set_flags", ep)`` and ``("add", ep)``, deletions first, then in-place
+    changes, then additions (those with a fixed id before those the kernel
+    numbers); ``after`` is the predicted endpoint list. Raises EndpointError
+    when the result would break a kernel rule.
+    """
+    managed = [e for e in current if "implicit" not in e["flags"]]
+    implicit = [e for e in current if "implicit" in e["flags"]]
+    by_key = dict((key(e), e) for e in managed)
+
+    if state == "deleted":
+        if entries:
+            final = [e for e in managed if not any(_matches_for_deletion(x, e) for x in entries)]
+        else:
+            final = []
+        final = [public(e) for e in final]
+    else:
+        merge = state == "merged"
+        final_by_key = {} if state == "overridden" else dict((key(e), public(e)) for e in managed)
+        for entry in entries:
+            final_by_key[key(entry)] = _target(entry, by_key.get(key(entry)), merge)
+        final = list(final_by_key.values())
+        _check_final(final, implicit)
+
+    final_keys = set(key(e) for e in final)
+    deletes, changes, adds = [], [], []
+    for endpoint in managed:
+        if key(endpoint) not in final_keys:
+            deletes.append(("delete", public(endpoint)))
+    for target in final:
+        endpoint = by_key.get(key(target))
+        if endpoint is None:
+            adds.append(("add", target))
+            continue
+        if _same(endpoint, target):
+            continue
+        flips = set(endpoint["flags"]) ^ set(target["flags"])
+        if endpoint["id"] == target["id"] and endpoint.get("dev") == target["dev"] and flips <= SETTABLE_FLAGS:
+            changes.append(("set_flags", target))
+        else:
+            deletes.append(("delete", public(endpoint)))
+            adds.append(("add", target))
+    adds.sort(key=lambda action: action[1]["id"] is None)
+    after = _sorted([public(e) for e in final] + [public(e) for e in implicit])
+    return deletes + changes + adds, after
+
+
+def _same(endpoint, target):
+    return (endpoint["id"] == target["id"] and endpoint.get("dev") == target["dev"]
+            and sorted(endpoint["flags"]) == sorted(target["flags"]))
+
+
+def _where(endpoint):
+    if "index" in endpoint:
+        return "config[%d]" % endpoint["index"]
+    return "endpoint %s" % _label(endpoint)
+
+
+def _check_final(final, implicit):
+    problems = []
+    for endpoint in final:
+        problems.extend(_flag_rules(_where(endpoint), endpoint["flags"], endpoint.get("port")))
+    ids = {}
+    for endpoint in final + implicit:
+        if endpoint.get("id") is None:
+            continue
+        other = ids.setdefault(endpoint["id"], endpoint)
+        if other is not endpoint:
+            first, second = sorted((other, endpoint), key=lambda e: "index" not in e)
+            problems.append("%s.id: id %d is already used by endpoint %s, which this state keeps"
+                            % (_where(first), endpoint["id"], _label(second)))
+    if len(final) + len(implicit) > MAX_ENDPOINTS:
+        problems.append("config: the result would have %d endpoints; the kernel allows at most %d per network namespace"
+                        % (len(final) + len(implicit), MAX_ENDPOINTS))
+    if problems:
+        raise EndpointError(problems)
+
+
+def verify(after, expected):
+    """After applying: every expected endpoint must be there with all its
+    flags. A kernel silently drops flags it does not know (e.g. laminar
+    before 6.18): return the problems found."""
+    problems = []
+    by_key = dict((key(e), e) for e in after)
+    for target in expected:
+        got = by_key.get(key(target))
+        if got is None:
+            problems.append("endpoint %s is missing after it was added" % _label(target))
+            continue
+        dropped = sorted(set(target["flags"]) - set(got["flags"]))
+        for flag in dropped:
+            problems.append("endpoint %s: the kernel dropped flag %r; this kernel does not support it (added in Linux %s)"
+                            % (_label(target), flag, FLAG_SINCE.get(flag, "?")))
+    return problems
+
+
+def render_add(endpoint):
+    words = ["mptcp", "endpoint", "add", endpoint["address"]]
+    if endpoint.get("port"):
+        words += ["port", str(endpoint["port"])]
+    if endpoint.get("dev"):
+        words += ["dev", endpoint["dev"]]
+    if endpoint.get("id"):
+        words += ["id", str(endpoint["id"])]
+    words += list(endpoint.get("flags") or [])
+    return " ".join(words)
+
+
+def render_action(action):
+    """The ``ip mptcp`` command line equivalent to an action."""
+    verb, endpoint = action
+    if verb == "delete":
+        return "ip mptcp endpoint delete id %d %s" % (endpoint["id"], endpoint["address"])
+    if verb == "set_flags":
+        words = ["ip", "mptcp", "endpoint", "change", "id", str(endpoint["id"])]
+        for flag in sorted(SETTABLE_FLAGS):
+            words.append(flag if flag in endpoint["flags"] else "no" + flag)
+        return " ".join(words)
+    return "ip " + render_add(endpoint)
+
+
+def render_batch(endpoints):
+    """An ``ip -batch`` file that creates the endpoints on an empty namespace."""
+    ordered = sorted(endpoints, key=lambda e: e.get("id") is None)
+    return "".join(render_add(e) + "\n" for e in ordered)
+
+
+def gathered(endpoints):
+    """Endpoints in the shape of the ``config`` option (unset keys left out)."""
+    result = []
+    for endpoint in endpoints:
+        item = dict((k, v) for k, v in public(endpoint).items() if v not in (None, []))
+        item["flags"] = list(endpoint["flags"])
+        result.append(item)
+    return result

@@ -1,0 +1,268 @@
+# -*- coding: utf-8 -*-
+# Copyright: mptcp.linux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Private: the MPTCP path-manager netlink client (generic netlink family
+``mptcp_pm``) and interface address lookup, both over pyroute2.
+
+The message class is our own rather than pyroute2's ``MPTCP`` wrapper: it works
+the same on pyroute2 0.7.x (Debian) and 0.9.x (PyPI), decodes the interface
+index as an integer, and gives SET_FLAGS (command 7), which pyroute2 does not
+wrap.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import socket
+import traceback
+
+PYROUTE2_IMPORT_ERROR = None
+try:
+    from pyroute2 import IPRoute
+    from pyroute2.netlink import NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, genlmsg, nla
+    from pyroute2.netlink.exceptions import NetlinkError
+    from pyroute2.netlink.generic import GenericNetlinkSocket
+except ImportError:  # handled by the modules with missing_required_lib()
+    PYROUTE2_IMPORT_ERROR = traceback.format_exc()
+    genlmsg = nla = object
+    NetlinkError = OSError
+
+GENL_NAME = "mptcp_pm"
+CMD_ADD_ADDR = 1
+CMD_DEL_ADDR = 2
+CMD_GET_ADDR = 3
+CMD_SET_LIMITS = 5
+CMD_GET_LIMITS = 6
+CMD_SET_FLAGS = 7
+
+FLAG_BITS = (
+    ("signal", 0x01),
+    ("subflow", 0x02),
+    ("backup", 0x04),
+    ("fullmesh", 0x08),
+    ("implicit", 0x10),
+    ("laminar", 0x20),
+)
+
+# The one in-place change the kernel makes to an existing endpoint
+# (mptcp_pm_nl_set_flags): these bits, nothing else.
+SETTABLE_FLAGS = frozenset(("backup", "fullmesh"))
+
+
+def flags_to_names(value):
+    return sorted(name for name, bit in FLAG_BITS if value & bit)
+
+
+def names_to_flags(names):
+    bits = dict(FLAG_BITS)
+    value = 0
+    for name in names:
+        value |= bits[name]
+    return value
+
+
+class _MptcpMsg(genlmsg):
+    prefix = "MPTCP_PM_ATTR_"
+    nla_map = (
+        ("MPTCP_PM_ATTR_UNSPEC", "none"),
+        ("MPTCP_PM_ATTR_ADDR", "pm_addr"),
+        ("MPTCP_PM_ATTR_RCV_ADD_ADDRS", "uint32"),
+        ("MPTCP_PM_ATTR_SUBFLOWS", "uint32"),
+    )
+
+    class pm_addr(nla):
+        prefix = "MPTCP_PM_ADDR_ATTR_"
+        nla_map = (
+            ("MPTCP_PM_ADDR_ATTR_UNSPEC", "none"),
+            ("MPTCP_PM_ADDR_ATTR_FAMILY", "uint16"),
+            ("MPTCP_PM_ADDR_ATTR_ID", "uint8"),
+            ("MPTCP_PM_ADDR_ATTR_ADDR4", "ip4addr"),
+            ("MPTCP_PM_ADDR_ATTR_ADDR6", "ip6addr"),
+            ("MPTCP_PM_ADDR_ATTR_PORT", "uint16"),
+            ("MPTCP_PM_ADDR_ATTR_FLAGS", "uint32"),
+            ("MPTCP_PM_ADDR_ATTR_IF_IDX", "int32"),
+        )
+
+
+class MptcpNetlinkError(Exception):
+    pass
+
+
+def _ifname(index):
+    if not index:
+        return None
+    try:
+        return socket.if_indextoname(index)
+    except OSError:
+        return "if%d" % index  # the interface is gone: the endpoint's dev is stale
+
+
+def _family(address):
+    return socket.AF_INET6 if ":" in address else socket.AF_INET
+
+
+class MptcpClient(object):
+    """Endpoints and limits of the current network namespace.
+
+    ``writes`` and ``reads`` count the netlink requests sent, so that callers
+    (and tests) can prove that a converged state costs no write.
+    """
+
+    def __init__(self):
+        self.reads = 0
+        self.writes = 0
+        self._sock = GenericNetlinkSocket(ext_ack=True)
+        try:
+            self._sock.bind(GENL_NAME, _MptcpMsg)
+        except Exception as exc:
+            self._sock.close()
+            raise MptcpNetlinkError(
+                "the kernel has no MPTCP path manager netlink family (%s): "
+                "MPTCP needs Linux >= 5.6 built with CONFIG_MPTCP" % exc
+            )
+
+    def close(self):
+        self._sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _request(self, cmd, attrs, dump=False):
+        msg = _MptcpMsg()
+        msg["cmd"] = cmd
+        msg["version"] = 1
+        msg["attrs"] = attrs
+        flags = NLM_F_REQUEST | (NLM_F_DUMP if dump else NLM_F_ACK)
+        if cmd in (CMD_GET_ADDR, CMD_GET_LIMITS):
+            self.reads += 1
+            if cmd == CMD_GET_LIMITS:
+                flags = NLM_F_REQUEST
+        else:
+            self.writes += 1
+        return list(self._sock.nlm_request(msg, msg_type=self._sock.prid, msg_flags=flags))
+
+    @staticmethod
+    def _addr_attr(endpoint, with_id=True, with_flags=True):
+        attrs = []
+        address = endpoint.get("address")
+        if address:
+            family = _family(address)
+            attrs.append(("MPTCP_PM_ADDR_ATTR_FAMILY", family))
+            key = "MPTCP_PM_ADDR_ATTR_ADDR6" if family == socket.AF_INET6 else "MPTCP_PM_ADDR_ATTR_ADDR4"
+            attrs.append((key, address))
+        if with_id and endpoint.get("id"):
+            attrs.append(("MPTCP_PM_ADDR_ATTR_ID", endpoint["id"]))
+        if endpoint.get("port"):
+            attrs.append(("MPTCP_PM_ADDR_ATTR_PORT", endpoint["port"]))
+        if with_flags:
+            attrs.append(("MPTCP_PM_ADDR_ATTR_FLAGS", names_to_flags(endpoint.get("flags") or ())))
+        if endpoint.get("ifindex"):
+            attrs.append(("MPTCP_PM_ADDR_ATTR_IF_IDX", endpoint["ifindex"]))
+        return [("MPTCP_PM_ATTR_ADDR", {"attrs": attrs}, 0x8000)]  # NLA_F_NESTED
+
+    def endpoints(self):
+        """Every endpoint, sorted by id, as plain dicts."""
+        result = []
+        for msg in self._request(CMD_GET_ADDR, [], dump=True):
+            addr = msg.get_attr("MPTCP_PM_ATTR_ADDR")
+            if addr is None:
+                continue
+            address = addr.get_attr("MPTCP_PM_ADDR_ATTR_ADDR4") or addr.get_attr("MPTCP_PM_ADDR_ATTR_ADDR6")
+            ifindex = addr.get_attr("MPTCP_PM_ADDR_ATTR_IF_IDX") or 0
+            result.append({
+                "id": addr.get_attr("MPTCP_PM_ADDR_ATTR_ID"),
+                "address": address,
+                "port": addr.get_attr("MPTCP_PM_ADDR_ATTR_PORT") or None,
+                "flags": flags_to_names(addr.get_attr("MPTCP_PM_ADDR_ATTR_FLAGS") or 0),
+                "dev": _ifname(ifindex),
+                "ifindex": ifindex or None,
+            })
+        return sorted(result, key=lambda e: e["id"])
+
+    def add(self, endpoint):
+        self._request(CMD_ADD_ADDR, self._addr_attr(endpoint))
+
+    def delete(self, endpoint):
+        self._request(CMD_DEL_ADDR, self._addr_attr({"id": endpoint["id"], "address": endpoint.get("address")}, with_flags=False))
+
+    def set_flags(self, endpoint):
+        attrs = self._addr_attr({"id": endpoint["id"], "address": endpoint["address"], "flags": endpoint["flags"]})
+        self._request(CMD_SET_FLAGS, attrs)
+
+    def limits(self):
+        msgs = self._request(CMD_GET_LIMITS, [])
+        msg = msgs[0]
+        return {
+            "subflows": msg.get_attr("MPTCP_PM_ATTR_SUBFLOWS"),
+            "add_addr_accepted": msg.get_attr("MPTCP_PM_ATTR_RCV_ADD_ADDRS"),
+        }
+
+    def set_limits(self, subflows, add_addr_accepted):
+        self._request(CMD_SET_LIMITS, [
+            ("MPTCP_PM_ATTR_RCV_ADD_ADDRS", add_addr_accepted),
+            ("MPTCP_PM_ATTR_SUBFLOWS", subflows),
+        ])
+
+
+def interfaces():
+    """{ifname: {"index": n, "addresses": [{"address", "prefixlen", "scope",
+    "family", "dadfailed"}]}} for the current network namespace."""
+    result = {}
+    with IPRoute() as ipr:
+        for link in ipr.get_links():
+            result[link.get_attr("IFLA_IFNAME")] = {"index": link["index"], "addresses": []}
+        by_index = dict((v["index"], v) for v in result.values())
+        for msg in ipr.get_addr():
+            iface = by_index.get(msg["index"])
+            if iface is None:
+                continue
+            address = msg.get_attr("IFA_LOCAL") or msg.get_attr("IFA_ADDRESS")
+            flags = msg.get_attr("IFA_FLAGS") or msg["flags"]
+            iface["addresses"].append({
+                "address": address,
+                "prefixlen": msg["prefixlen"],
+                "scope": msg["scope"],
+                "family": "ipv6" if msg["family"] == socket.AF_INET6 else "ipv4",
+                "dadfailed": bool(flags & 0x08),  # IFA_F_DADFAILED
+            })
+    return result
+
+
+def describe_error(exc):
+    """The kernel's own words for a refused request (its extended ack when it gave one)."""
+    if isinstance(exc, NetlinkError):
+        code = abs(exc.code)
+        text = exc.args[1] if len(exc.args) > 1 else ""
+        plain = os.strerror(code)
+        if text and text != plain:
+            return "%s (%s)" % (text, plain)
+        return plain
+    return str(exc)
+
+
+class ApplyError(Exception):
+    def __init__(self, action, reason):
+        Exception.__init__(self, reason)
+        self.action = action
+        self.reason = reason
+
+
+def apply_actions(client, actions, ifindexes):
+    """Send each planned action, in order. ``ifindexes`` maps interface names
+    to indexes for endpoints bound to a device. Raises ApplyError naming the
+    action the kernel refused."""
+    for verb, endpoint in actions:
+        try:
+            if verb == "delete":
+                client.delete(endpoint)
+            elif verb == "set_flags":
+                client.set_flags(endpoint)
+            else:
+                client.add(dict(endpoint, ifindex=ifindexes.get(endpoint.get("dev"))))
+        except NetlinkError as exc:
+            raise ApplyError((verb, endpoint), describe_error(exc))

@@ -1,0 +1,174 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: mptcp.linux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: mptcp_info
+short_description: Report a host's MPTCP state
+version_added: 0.1.0
+description:
+  - Reads, and never changes, everything that decides whether MPTCP works on a host.
+  - It reports the kernel release, and whether an MPTCP socket can be opened.
+    The probe is a real C(socket(IPPROTO_MPTCP)); when it fails, the report
+    gives the errno and what it means.
+  - It reports every C(net.mptcp.*) sysctl, the available schedulers and path
+    managers, the endpoints and limits, the MPTcpExt counters, and the live
+    MPTCP connections with their number of subflows.
+author:
+  - mptcp.linux contributors
+extends_documentation_fragment:
+  - mptcp.linux.netns
+attributes:
+  check_mode:
+    support: full
+    description: Reads only; runs the same in check mode.
+  diff_mode:
+    support: none
+    description: Changes nothing, so there is no diff.
+  idempotent:
+    support: full
+    description: Reads only.
+requirements:
+  - pyroute2 (0.7 or later) on the managed host, for endpoints and limits
+options:
+  connections:
+    description:
+      - Whether to list the live MPTCP connections (sock_diag).
+    type: bool
+    default: true
+seealso:
+  - module: mptcp.linux.mptcp_probe
+"""
+
+EXAMPLES = r"""
+- name: Read the MPTCP state
+  mptcp.linux.mptcp_info:
+  register: mptcp
+
+- name: Stop when MPTCP cannot work on this host
+  ansible.builtin.assert:
+    that: mptcp.usable
+    fail_msg: "MPTCP is not usable: {{ mptcp.usable_reason }}"
+
+- name: Show the subflows of the live connections
+  ansible.builtin.debug:
+    msg: "{{ mptcp.connections | selectattr('state', 'eq', 'ESTAB') | map(attribute='subflows') | list }}"
+"""
+
+RETURN = r"""
+kernel:
+  description: The running kernel release.
+  returned: always
+  type: str
+  sample: 6.12.48-amd64
+usable:
+  description: Whether an MPTCP socket can be opened here.
+  returned: always
+  type: bool
+  sample: true
+usable_errno:
+  description: The errno of the failed C(socket(IPPROTO_MPTCP)) call, or null.
+  returned: always
+  type: str
+  sample: ENOPROTOOPT
+usable_reason:
+  description: What the probe's result means.
+  returned: always
+  type: str
+  sample: MPTCP is disabled in this network namespace (net.mptcp.enabled = 0)
+sysctl:
+  description: Every file under C(/proc/sys/net/mptcp), as text.
+  returned: always
+  type: dict
+  sample: {"enabled": "1", "path_manager": "kernel", "scheduler": "default"}
+available_schedulers:
+  description: The schedulers this kernel offers (empty before Linux 6.10).
+  returned: always
+  type: list
+  elements: str
+  sample: ["default"]
+available_path_managers:
+  description: The path managers this kernel offers (before Linux 6.15, derived from pm_type).
+  returned: always
+  type: list
+  elements: str
+  sample: ["kernel", "userspace"]
+endpoints:
+  description: The endpoints, sorted by id. Empty on a kernel without MPTCP.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"id": 1, "address": "10.0.0.1", "port": null, "dev": "eth0", "flags": ["signal"]}]
+limits:
+  description: The path manager limits. Empty on a kernel without MPTCP.
+  returned: always
+  type: dict
+  sample: {"subflows": 2, "add_addr_accepted": 0}
+counters:
+  description: The MPTcpExt counters of C(/proc/net/netstat).
+  returned: always
+  type: dict
+  sample: {"MPCapableSYNRX": 3, "MPJoinSynRx": 2}
+connections:
+  description: The MPTCP sockets, with their state and total number of subflows.
+  returned: when connections is true
+  type: list
+  elements: dict
+  sample: [{"family": "ipv4", "state": "ESTAB", "local": "10.0.0.1:443",
+            "remote": "10.0.0.2:51234", "subflows": 2, "token": 3735928559,
+            "bytes_sent": 1024, "bytes_received": 300}]
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.mptcp.linux.plugins.module_utils import _endpoints, _netlink, _sockets, _sysctl
+from ansible_collections.mptcp.linux.plugins.module_utils._common import NETNS_ARGUMENT, enter_netns, require_pyroute2
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(connections=dict(type="bool", default=True), **NETNS_ARGUMENT),
+        supports_check_mode=True,
+    )
+    enter_netns(module)
+    probe = _sockets.usability()
+    sysctl = _sysctl.read_all()
+    if "available_path_managers" in sysctl:
+        path_managers = sysctl["available_path_managers"].split()
+    elif "pm_type" in sysctl:
+        path_managers = ["kernel", "userspace"]
+    else:
+        path_managers = ["kernel"] if sysctl else []
+    result = dict(
+        changed=False,
+        kernel=_sysctl.kernel_release(),
+        usable=probe["usable"],
+        usable_errno=probe["errno"],
+        usable_reason=probe["reason"],
+        sysctl=sysctl,
+        available_schedulers=sysctl.get("available_schedulers", "").split(),
+        available_path_managers=path_managers,
+        counters=_sockets.counters(),
+    )
+    require_pyroute2(module)
+    try:
+        with _netlink.MptcpClient() as client:
+            result["endpoints"] = [_endpoints.public(e) for e in client.endpoints()]
+            result["limits"] = client.limits()
+    except _netlink.MptcpNetlinkError:
+        result["endpoints"], result["limits"] = [], {}  # no MPTCP in this kernel: usable_reason says why
+    if module.params["connections"]:
+        try:
+            result["connections"] = _sockets.connections()
+        except (OSError, IOError) as exc:
+            module.fail_json(msg="listing MPTCP connections over sock_diag failed: %s" % exc, **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
