@@ -1,0 +1,88 @@
+# mptcp.linux test harness. `make test` runs every layer, fastest first;
+# docs/testing.md says what each target needs and how long it takes.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+# Layers run one after the other even under -j: the first failure stops `test`.
+.NOTPARALLEL:
+
+VENV ?= $(CURDIR)/.venv
+STAMP := $(VENV)/.requirements.sha256
+COLLECTIONS := $(CURDIR)/.build/collections
+# The working tree, importable as ansible_collections.mptcp.linux.
+COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/mptcp/linux
+
+export VENV
+export PATH := $(VENV)/bin:$(PATH)
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+ifdef CI
+# Plain logs on CI.
+export ANSIBLE_NOCOLOR := 1
+export NO_COLOR := 1
+export PY_COLORS := 0
+endif
+
+PYTEST_ARGS ?=
+
+# $(call pytest,DIR): run pytest on DIR; a layer with no tests yet passes.
+define pytest
+if [[ ! -d $(1) ]]; then echo "make: no $(1) yet"; exit 0; fi; \
+rc=0; PYTHONPATH=$(COLLECTIONS)$${PYTHONPATH:+:$$PYTHONPATH} \
+    pytest -ra $(PYTEST_ARGS) $(1) || rc=$$?; \
+if [[ $$rc == 5 ]]; then echo "make: pytest collected no tests in $(1)"; rc=0; fi; \
+exit $$rc
+endef
+
+.PHONY: help venv unit integration lint sanity build lab test clean
+
+help:
+	@echo "make venv         install Debian packages and .venv (tools/bootstrap)"
+	@echo "make unit         pytest tests/unit (no root)"
+	@echo "make integration  pytest tests/integration (root: network namespaces)"
+	@echo "make lint         ansible-lint (production), changelog and shell lint"
+	@echo "make sanity       ansible-test sanity on a copy of the tree (tools/sanity)"
+	@echo "make build        build the collection, install it, ansible-doc each module"
+	@echo "make lab          the netns lab (lab/run; root)"
+	@echo "make test         venv, unit, lint, sanity, integration"
+	@echo "make clean        remove .build and tests/output"
+
+venv:
+	tools/bootstrap
+
+$(STAMP): tests/requirements.txt tools/bootstrap
+	tools/bootstrap
+	touch $@
+
+$(COLLECTION_LINK):
+	mkdir -p $(@D)
+	ln -sfn ../../../.. $@
+
+unit: $(STAMP) | $(COLLECTION_LINK)
+	@$(call pytest,tests/unit)
+
+integration: $(STAMP) | $(COLLECTION_LINK)
+	@if [[ $$(id -u) != 0 ]]; then \
+	    echo "make integration: needs root (it creates network namespaces)" >&2; exit 1; fi
+	@$(call pytest,tests/integration)
+
+lint: $(STAMP) | $(COLLECTION_LINK)
+	ansible-lint
+	antsibull-changelog lint
+	antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
+	shellcheck tools/bootstrap tools/sanity tools/build .ci/run
+
+sanity: $(STAMP)
+	tools/sanity
+
+build: $(STAMP)
+	tools/build
+
+lab: $(STAMP) | $(COLLECTION_LINK)
+	@if [[ ! -x lab/run ]]; then echo "make lab: lab/run does not exist yet" >&2; exit 1; fi
+	lab/run
+
+test: venv
+	$(MAKE) --no-print-directory unit lint sanity integration
+
+clean:
+	rm -rf .build tests/output .pytest_cache
