@@ -33,7 +33,7 @@ if [[ $$rc == 5 ]]; then echo "make: pytest collected no tests in $(1)"; rc=0; f
 exit $$rc
 endef
 
-.PHONY: help venv unit integration lint sanity build lab test clean
+.PHONY: help venv collection unit integration lint sanity build lab test clean
 
 help:
 	@echo "make venv         install Debian packages and .venv (tools/bootstrap)"
@@ -44,6 +44,7 @@ help:
 	@echo "make build        build the collection, install it, ansible-doc each module"
 	@echo "make lab          the netns lab (lab/run; root)"
 	@echo "make test         venv, unit, lint, sanity, integration"
+	@echo "make collection   link .build/collections/ansible_collections/mptcp/linux to the tree"
 	@echo "make clean        remove .build and tests/output"
 
 venv:
@@ -56,6 +57,8 @@ $(STAMP): tests/requirements.txt tools/bootstrap
 $(COLLECTION_LINK):
 	mkdir -p $(@D)
 	ln -sfn ../../../.. $@
+
+collection: | $(COLLECTION_LINK)
 
 unit: $(STAMP) | $(COLLECTION_LINK)
 	@$(call pytest,tests/unit)
