@@ -1,0 +1,213 @@
+# -*- coding: utf-8 -*-
+"""Kernel integration tests: the modules run through ansible-playbook inside
+throw-away network namespaces; `ip` and /proc are the oracle.
+
+Every test runs once per Python interpreter that has pyroute2: the venv's
+(pyroute2 from PyPI) and Debian's /usr/bin/python3 (python3-pyroute2).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+
+import pytest
+import yaml
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+VENV_BIN = os.path.dirname(sys.executable)
+
+
+def _pyroute2_version(python):
+    try:
+        out = subprocess.run([python, "-c", "import pyroute2; print(pyroute2.__version__)"],
+                             capture_output=True, text=True, timeout=60, check=False)
+    except OSError:
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def _interpreters():
+    found = []
+    for python in (sys.executable, "/usr/bin/python3"):
+        version = _pyroute2_version(python)
+        if version:
+            found.append(pytest.param(python, id="pyroute2-%s" % version))
+    return found
+
+
+INTERPRETERS = _interpreters()
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.geteuid() != 0:
+        marker = pytest.mark.skip(reason="kernel integration tests need root (network namespaces)")
+        if os.environ.get("CI"):
+            raise pytest.UsageError("kernel integration tests need root; CI runs as root")
+        for item in items:
+            item.add_marker(marker)
+
+
+@pytest.fixture(scope="session")
+def collections_path(tmp_path_factory):
+    root = tmp_path_factory.mktemp("collections")
+    os.makedirs(str(root / "ansible_collections" / "mptcp"))
+    os.symlink(REPO, str(root / "ansible_collections" / "mptcp" / "linux"))
+    return str(root)
+
+
+@pytest.fixture(params=INTERPRETERS)
+def python(request):
+    return request.param
+
+
+def ip(*args, **kwargs):
+    return subprocess.run(["ip"] + list(args), check=kwargs.get("check", True), capture_output=True, text=True).stdout
+
+
+# Flags as iproute2 prints them in JSON: "signal": true, ..., and bits it
+# does not know (laminar for iproute2 < 6.18) as hex "rawflags".
+_RAW_FLAG_BITS = {0x20: "laminar"}
+
+
+def _oracle_flags(item):
+    flags = set(f for f in ("signal", "subflow", "backup", "fullmesh", "laminar") if item.get(f) is True)
+    flags.update(item.get("flags", []))
+    raw = int(item.get("rawflags", "0"), 16)
+    flags.update(name for bit, name in _RAW_FLAG_BITS.items() if raw & bit)
+    return sorted(flags)
+
+
+class Netns(object):
+    """A throw-away namespace with two veth pairs (lan0/lan0p, lan1/lan1p)
+    carrying IPv4 and IPv6 addresses."""
+
+    def __init__(self):
+        self.name = "mptcp-it-%s" % uuid.uuid4().hex[:8]
+        ip("netns", "add", self.name)
+        self.ip("link", "set", "lo", "up")
+        for n in (0, 1):
+            self.ip("link", "add", "name", "lan%d" % n, "type", "veth", "peer", "name", "lan%dp" % n)
+            self.ip("addr", "add", "192.0.2.%d/24" % (10 + n) if n == 0 else "198.51.100.%d/24" % (10 + n), "dev", "lan%d" % n)
+            self.ip("addr", "add", "2001:db8:%d::10/64" % n, "dev", "lan%d" % n, "nodad")
+            self.ip("link", "set", "lan%d" % n, "up")
+            self.ip("link", "set", "lan%dp" % n, "up")
+
+    def ip(self, *args):
+        return ip("-n", self.name, *args)
+
+    def endpoints(self):
+        """The oracle: `ip -j mptcp endpoint show`, normalized."""
+        out = self.ip("-j", "mptcp", "endpoint", "show").strip()
+        result = []
+        for item in json.loads(out) if out else []:
+            result.append({
+                "id": item["id"],
+                "address": item["address"],
+                "port": item.get("port"),
+                "dev": item.get("dev"),
+                "flags": _oracle_flags(item),
+            })
+        return sorted(result, key=lambda e: e["id"])
+
+    def limits(self):
+        words = self.ip("mptcp", "limits", "show").split()
+        values = dict(zip(words[::2], (int(w) for w in words[1::2])))
+        return {"subflows": values["subflows"], "add_addr_accepted": values["add_addr_accepted"]}
+
+    def sysctl(self):
+        out = subprocess.run(["ip", "netns", "exec", self.name, "grep", "-r", ".", "/proc/sys/net/mptcp/"],
+                             check=True, capture_output=True, text=True).stdout
+        return dict((os.path.basename(line.split(":", 1)[0]), line.split(":", 1)[1]) for line in out.splitlines())
+
+    def state(self):
+        return {"endpoints": self.endpoints(), "limits": self.limits(), "sysctl": self.sysctl()}
+
+    def delete(self):
+        ip("netns", "delete", self.name, check=False)
+
+
+@pytest.fixture
+def netns():
+    ns = Netns()
+    yield ns
+    ns.delete()
+
+
+class Runner(object):
+    """Runs tasks through ansible-playbook on localhost and returns each
+    task's result, in order."""
+
+    def __init__(self, python, collections_path, tmp_path):
+        self.python = python
+        self.collections_path = collections_path
+        self.tmp_path = tmp_path
+
+    def play(self, tasks, hostvars=None, expect_rc=None, wrap=None):
+        """``tasks``: list of (module, args, options) where options may hold
+        check_mode / diff / ignore_errors. Returns the list of results."""
+        body = []
+        for index, (module, args, options) in enumerate(tasks):
+            task = {"name": "step %d" % index, module: args, "register": "step%d" % index,
+                    "ignore_errors": options.get("ignore_errors", False)}
+            for key in ("check_mode", "diff"):
+                if key in options:
+                    task[key] = options[key]
+            body.append(task)
+        playbook = [{"hosts": "all", "gather_facts": False, "tasks": body}]
+        path = self.tmp_path / ("play-%s.yml" % uuid.uuid4().hex[:6])
+        path.write_text(yaml.safe_dump(playbook))
+        interpreter = wrap or self.python
+        inventory = self.tmp_path / "inventory.yml"
+        inventory.write_text(yaml.safe_dump({"all": {"hosts": {"target": dict(
+            ansible_connection="local", ansible_python_interpreter=interpreter, **(hostvars or {}))}}}))
+        env = dict(os.environ,
+                   ANSIBLE_COLLECTIONS_PATH=self.collections_path,
+                   ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
+                   ANSIBLE_LOCALHOST_WARNING="false",
+                   ANSIBLE_PYTHON_INTERPRETER=interpreter,
+                   ANSIBLE_NOCOLOR="1")
+        proc = subprocess.run([os.path.join(VENV_BIN, "ansible-playbook"), "-i", str(inventory), str(path)],
+                              capture_output=True, text=True, env=env, check=False)
+        try:
+            report = json.loads(proc.stdout)
+        except ValueError:
+            raise AssertionError("ansible-playbook output is not JSON:\n%s\n%s" % (proc.stdout, proc.stderr))
+        results = [t["hosts"]["target"] for t in report["plays"][0]["tasks"]]
+        if expect_rc is not None:
+            assert proc.returncode == expect_rc, (proc.stdout, proc.stderr)
+        return results
+
+
+@pytest.fixture
+def runner(python, collections_path, tmp_path):
+    return Runner(python, collections_path, tmp_path)
+
+
+def four_runs(runner, netns, module, args, snapshot):
+    """Check mode, real, check again, real again, with the oracle read
+    between them. Returns (results, states): states[0] before, [1] after the
+    first check run, [2] after the real run, [3] after the second pair."""
+    states = [snapshot()]
+    results = []
+    for check in (True, False, True, False):
+        result = runner.play([(module, args, {"check_mode": check, "diff": True})])[0]
+        assert not result.get("failed"), result
+        results.append(result)
+        if check is False or len(states) == 1:
+            states.append(snapshot())
+    return results, states
+
+
+def assert_idempotent(results, states, expect_change=True):
+    check1, real1, check2, real2 = results
+    assert check1["changed"] is expect_change, check1
+    assert states[1] == states[0], "check mode changed the kernel state"
+    assert real1["changed"] is expect_change, real1
+    assert check2["changed"] is False, check2
+    assert real2["changed"] is False, real2
+    assert states[3] == states[2], "the second real run changed the kernel state"
+    assert real2["diff"]["before"] == real2["diff"]["after"]

@@ -1,0 +1,135 @@
+# -*- coding: utf-8 -*-
+"""mptcp_endpoints against the real kernel, `ip -j mptcp endpoint show` as oracle."""
+
+from __future__ import absolute_import, division, print_function
+
+import subprocess
+
+import pytest
+
+from conftest import assert_idempotent, four_runs
+
+M = "mptcp.linux.mptcp_endpoints"
+
+
+def ep(address, id, flags, port=None, dev=None):
+    return {"id": id, "address": address, "port": port, "dev": dev, "flags": sorted(flags)}
+
+
+def converge(runner, netns, args, expected, expect_change=True):
+    results, states = four_runs(runner, netns, M, dict(args, netns=netns.name), netns.endpoints)
+    assert_idempotent(results, states, expect_change)
+    assert states[2] == expected
+    assert results[1]["after"] == expected  # the module's own report agrees with the oracle
+    return results
+
+
+def test_merged_ipv4_ipv6_ports_ids_and_dev(runner, netns):
+    results = converge(runner, netns, {"config": [
+        {"address": "192.0.2.10", "id": 10, "port": 8443, "flags": ["signal"]},
+        {"address": "2001:db8:1::10", "id": 11, "dev": "lan1", "flags": ["subflow", "backup"]},
+        {"address": "2001:db8::10", "flags": ["subflow", "fullmesh"]},
+    ]}, [
+        ep("192.0.2.10", 10, ["signal"], port=8443),
+        ep("2001:db8:1::10", 11, ["subflow", "backup"], dev="lan1"),
+        ep("2001:db8::10", 12, ["subflow", "fullmesh"]),
+    ])
+    assert results[0]["commands"] == [
+        "ip mptcp endpoint add 192.0.2.10 port 8443 id 10 signal",
+        "ip mptcp endpoint add 2001:db8:1::10 dev lan1 id 11 backup subflow",
+        "ip mptcp endpoint add 2001:db8::10 fullmesh subflow",
+    ]
+
+
+def test_dev_only_entries_expand_with_family_filter(runner, netns):
+    netns.ip("addr", "add", "198.51.100.99/24", "dev", "lan1")
+    converge(runner, netns, {"config": [
+        {"dev": "lan1", "family": "ipv4", "flags": ["subflow"]},
+        {"dev": "lan0", "family": "ipv6", "flags": ["signal"]},
+    ]}, [
+        ep("198.51.100.11", 1, ["subflow"], dev="lan1"),
+        ep("198.51.100.99", 2, ["subflow"], dev="lan1"),
+        ep("2001:db8::10", 3, ["signal"], dev="lan0"),
+    ])
+
+
+def test_flag_change_in_place_uses_set_flags(runner, netns):
+    netns.ip("mptcp", "endpoint", "add", "192.0.2.10", "id", "5", "subflow")
+    results = converge(runner, netns, {"config": [{"address": "192.0.2.10", "flags": ["subflow", "backup"]}]},
+                       [ep("192.0.2.10", 5, ["subflow", "backup"])])
+    assert results[1]["commands"] == ["ip mptcp endpoint change id 5 backup nofullmesh"]
+
+
+def test_signal_to_subflow_is_delete_then_add(runner, netns):
+    netns.ip("mptcp", "endpoint", "add", "192.0.2.10", "id", "5", "signal")
+    results = converge(runner, netns, {"state": "replaced", "config": [{"address": "192.0.2.10", "flags": ["subflow"]}]},
+                       [ep("192.0.2.10", 5, ["subflow"])])
+    assert results[1]["commands"] == ["ip mptcp endpoint delete id 5 192.0.2.10",
+                                      "ip mptcp endpoint add 192.0.2.10 id 5 subflow"]
+
+
+def test_merged_keeps_others_and_unspecified_flags(runner, netns):
+    netns.ip("mptcp", "endpoint", "add", "192.0.2.10", "id", "1", "dev", "lan0", "signal")
+    netns.ip("mptcp", "endpoint", "add", "198.51.100.11", "id", "2", "subflow")
+    converge(runner, netns, {"config": [{"address": "192.0.2.10", "id": 7}]},
+             [ep("198.51.100.11", 2, ["subflow"]), ep("192.0.2.10", 7, ["signal"], dev="lan0")])
+
+
+def test_replaced_resets_what_is_not_given(runner, netns):
+    netns.ip("mptcp", "endpoint", "add", "192.0.2.10", "id", "1", "dev", "lan0", "signal")
+    netns.ip("mptcp", "endpoint", "add", "198.51.100.11", "id", "2", "subflow")
+    converge(runner, netns, {"state": "replaced", "config": [{"address": "192.0.2.10", "flags": ["subflow"]}]},
+             [ep("192.0.2.10", 1, ["subflow"]), ep("198.51.100.11", 2, ["subflow"])])
+
+
+def test_overridden_deletes_the_rest_first(runner, netns):
+    for n in range(1, 9):
+        netns.ip("mptcp", "endpoint", "add", "10.9.0.%d" % n, "id", str(n), "subflow")
+    # eight endpoints already: the additions only fit because deletions go first
+    results = converge(runner, netns, {"state": "overridden", "config": [
+        {"address": "10.9.0.1", "id": 1, "flags": ["subflow"]},
+        {"address": "2001:db8::10", "id": 20, "flags": ["signal"]},
+        {"address": "2001:db8:1::10", "id": 21, "flags": ["signal"]},
+    ]}, [ep("10.9.0.1", 1, ["subflow"]), ep("2001:db8::10", 20, ["signal"]), ep("2001:db8:1::10", 21, ["signal"])])
+    verbs = [c.split()[3] for c in results[1]["commands"]]
+    assert verbs == ["delete"] * 7 + ["add"] * 2
+
+
+@pytest.mark.parametrize("config, remaining", [
+    ([{"address": "192.0.2.10"}], ["198.51.100.11", "2001:db8::10"]),
+    ([{"id": 3}], ["192.0.2.10", "198.51.100.11"]),
+    ([{"dev": "lan0"}], ["198.51.100.11"]),
+    (None, []),
+], ids=["by-address", "by-id", "by-dev", "all"])
+def test_deleted(runner, netns, config, remaining):
+    netns.ip("mptcp", "endpoint", "add", "192.0.2.10", "id", "1", "signal")
+    netns.ip("mptcp", "endpoint", "add", "198.51.100.11", "id", "2", "subflow")
+    netns.ip("mptcp", "endpoint", "add", "2001:db8::10", "id", "3", "dev", "lan0", "subflow")
+    netns.ip("mptcp", "limits", "set", "subflows", "4", "add_addr_accepted", "3")
+    args = {"state": "deleted"}
+    if config is not None:
+        args["config"] = config
+    results, states = four_runs(runner, netns, M, dict(args, netns=netns.name), netns.endpoints)
+    assert_idempotent(results, states)
+    assert [e["address"] for e in states[2]] == remaining
+    # never a flush: a flush would reset add_addr_accepted to 0
+    assert netns.limits() == {"subflows": 4, "add_addr_accepted": 3}
+
+
+def test_laminar_flag_round_trips(runner, netns):
+    converge(runner, netns, {"config": [{"address": "198.51.100.11", "flags": ["subflow", "laminar"]}]},
+             [ep("198.51.100.11", 1, ["subflow", "laminar"])])
+
+
+def test_gathered_rendered_restores_the_same_state(runner, netns, tmp_path):
+    netns.ip("mptcp", "endpoint", "add", "192.0.2.10", "id", "4", "port", "8080", "dev", "lan0", "signal")
+    netns.ip("mptcp", "endpoint", "add", "2001:db8:1::10", "id", "9", "subflow", "backup")
+    gathered = runner.play([(M, {"state": "gathered", "netns": netns.name}, {})])[0]
+    assert gathered["changed"] is False
+    rendered = runner.play([(M, {"state": "rendered", "config": gathered["gathered"]}, {})])[0]
+    before = netns.endpoints()
+    netns.ip("mptcp", "endpoint", "flush")
+    batch = tmp_path / "endpoints.batch"
+    batch.write_text(rendered["rendered"])
+    subprocess.run(["ip", "-n", netns.name, "-batch", str(batch)], check=True)
+    assert netns.endpoints() == before
