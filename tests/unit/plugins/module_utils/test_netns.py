@@ -1,0 +1,58 @@
+# -*- coding: utf-8 -*-
+# Copyright: mptcp.linux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""_netns: name checks and the error paths of enter() (no namespace is entered)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import uuid
+
+import pytest
+
+from ansible_collections.mptcp.linux.plugins.module_utils import _netns
+from ansible_collections.mptcp.linux.plugins.module_utils._netns import NetnsError
+
+
+@pytest.mark.parametrize("name", ["", ".", "..", "/x", "../x", "a/b", "with space", "tab\there", "-lead",
+                                  "new\nline", "x" * 256, u"caf\u00e9"])
+def test_validate_name_rejects(name):
+    with pytest.raises(NetnsError) as excinfo:
+        _netns.validate_name(name)
+    assert str(excinfo.value).startswith("netns: %r is not a valid namespace name" % name)
+
+
+@pytest.mark.parametrize("name", ["ns1", "a", "client-1", "lab_server.2", ".hidden", "_x", "x" * 255])
+def test_validate_name_accepts(name):
+    assert _netns.validate_name(name) is None
+
+
+def test_enter_missing_namespace_names_it():
+    name = "mptcp-unit-%s" % uuid.uuid4().hex
+    assert not os.path.exists(os.path.join(_netns.NETNS_RUN_DIR, name))
+    with pytest.raises(NetnsError) as excinfo:
+        _netns.enter(name)
+    assert str(excinfo.value) == "netns: network namespace %r does not exist (%s: No such file or directory)" % (
+        name, os.path.join(_netns.NETNS_RUN_DIR, name))
+
+
+def test_enter_checks_the_name_before_touching_the_filesystem(monkeypatch):
+    def forbidden(*args):
+        raise AssertionError("os.open called")
+
+    monkeypatch.setattr(_netns.os, "open", forbidden)
+    with pytest.raises(NetnsError, match="not a valid namespace name"):
+        _netns.enter("../../etc/passwd")
+
+
+def test_enter_refuses_a_file_that_is_not_a_namespace(tmp_path, monkeypatch):
+    """setns() on a regular file fails (EINVAL) whoever runs it: nothing is entered."""
+    monkeypatch.setattr(_netns, "NETNS_RUN_DIR", str(tmp_path))
+    (tmp_path / "fake").write_text("not a namespace")
+    before = os.readlink("/proc/self/ns/net")
+    with pytest.raises(NetnsError) as excinfo:
+        _netns.enter("fake")
+    assert str(excinfo.value) == "netns: cannot enter 'fake': Invalid argument"
+    assert os.readlink("/proc/self/ns/net") == before
