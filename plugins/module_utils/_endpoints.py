@@ -47,6 +47,8 @@ def _sorted(endpoints):
 
 
 def _normalize_address(text):
+    if "%" in text:
+        raise ValueError("a scoped address; give the interface as dev instead")
     address = ipaddress.ip_address(u"%s" % text)
     if address.is_unspecified or address.is_multicast:
         raise ValueError("not a unicast address")
@@ -138,6 +140,8 @@ def expand(entries, interfaces, state):
             result.append(dict(entry, match_dev=dev))  # also endpoints bound to it
         if dev is not None and dev not in interfaces:
             if state == "deleted":
+                if entry["address"] is not None:
+                    result.append(entry)
                 continue
             problems.append("%s.dev: interface %r does not exist (interfaces here: %s)" % (where, dev, ", ".join(sorted(interfaces))))
             continue
@@ -211,7 +215,7 @@ def _target(entry, current, merge):
 
 def _matches_for_deletion(entry, endpoint):
     if entry.get("match_dev") is not None:
-        return endpoint.get("dev") == entry["match_dev"]
+        return endpoint.get("dev") == entry["match_dev"] and entry["id"] in (None, endpoint["id"])
     if entry["address"] is None:
         return endpoint["id"] == entry["id"]
     if key(endpoint) != key(entry):
@@ -220,7 +224,8 @@ def _matches_for_deletion(entry, endpoint):
 
 
 def plan(current, entries, state):
-    """Compare the kernel's endpoints (``current``) with the expanded entries.
+    """Compare the kernel's endpoints (``current``) with the expanded entries
+    (for deleted, None means no config: delete every endpoint).
 
     Returns ``(actions, after)``: actions are ``("delete", ep)``,
     ``("set_flags", ep)`` and ``("add", ep)``, deletions first, then in-place
@@ -229,19 +234,20 @@ def plan(current, entries, state):
     when the result would break a kernel rule.
     """
     managed = [e for e in current if "implicit" not in e["flags"]]
-    implicit = [e for e in current if "implicit" in e["flags"]]
+    wanted = set(key(e) for e in entries or [] if e.get("address")) if state != "deleted" else set()
+    # the kernel turns an implicit endpoint into the one added on its address
+    implicit = [e for e in current if "implicit" in e["flags"] and key(e) not in wanted]
     by_key = dict((key(e), e) for e in managed)
 
     if state == "deleted":
-        if entries:
-            final = [e for e in managed if not any(_matches_for_deletion(x, e) for x in entries)]
+        if entries is None:
+            final = []  # no config: every endpoint
         else:
-            final = []
-        final = [public(e) for e in final]
+            final = [public(e) for e in managed if not any(_matches_for_deletion(x, e) for x in entries)]
     else:
         merge = state == "merged"
         final_by_key = {} if state == "overridden" else dict((key(e), public(e)) for e in managed)
-        for entry in entries:
+        for entry in entries or []:
             final_by_key[key(entry)] = _target(entry, by_key.get(key(entry)), merge)
         final = list(final_by_key.values())
         _check_final(final, implicit)

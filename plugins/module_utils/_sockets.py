@@ -98,9 +98,16 @@ def socket_info(sock):
 
 
 def _address(family, raw):
+    """Text form of a sock_diag address; IPv4-mapped IPv6 shown as IPv4."""
     if family == socket.AF_INET:
         return socket.inet_ntop(family, raw[:4])
+    if raw[:12] == b"\0" * 10 + b"\xff\xff":
+        return socket.inet_ntop(socket.AF_INET, raw[12:16])
     return socket.inet_ntop(family, raw)
+
+
+def _host_port(address, port):
+    return "[%s]:%d" % (address, port) if ":" in address else "%s:%d" % (address, port)
 
 
 def _diag_dump(family):
@@ -140,10 +147,10 @@ def connections():
             src = _address(fam, payload[8:24])
             dst = _address(fam, payload[24:40])
             entry = {
-                "family": "ipv6" if fam == socket.AF_INET6 else "ipv4",
+                "family": "ipv6" if ":" in src else "ipv4",
                 "state": TCP_STATES.get(state, str(state)),
-                "local": "%s:%d" % (src if fam == socket.AF_INET else "[%s]" % src, sport),
-                "remote": "%s:%d" % (dst if fam == socket.AF_INET else "[%s]" % dst, dport),
+                "local": _host_port(src, sport),
+                "remote": _host_port(dst, dport),
             }
             offset = 72
             while offset + 4 <= len(payload):

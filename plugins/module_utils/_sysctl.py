@@ -150,8 +150,8 @@ def apply(changes):
     written and raise, so nothing is left half-applied."""
     done = []
     for key, text in changes:
-        old = read(key)
         try:
+            old = read(key)
             write(key, text)
         except (IOError, OSError) as exc:
             for done_key, done_old in reversed(done):

@@ -249,7 +249,7 @@ def main():
     ifindexes = dict((name, iface["index"]) for name, iface in interfaces.items())
     try:
         expanded = _endpoints.expand(entries, interfaces, state)
-        actions, after = _endpoints.plan(before, expanded, state)
+        actions, after = _endpoints.plan(before, expanded if entries else None, state)
     except _endpoints.EndpointError as exc:
         module.fail_json(msg=str(exc), before=_shown(before))
 

@@ -32,10 +32,10 @@ def _pyroute2_version(python):
 
 def _interpreters():
     found = []
-    for python in (sys.executable, "/usr/bin/python3"):
+    for python, origin in ((sys.executable, "pypi"), ("/usr/bin/python3", "debian")):
         version = _pyroute2_version(python)
         if version:
-            found.append(pytest.param(python, id="pyroute2-%s" % version))
+            found.append(pytest.param(python, id="%s-pyroute2-%s" % (origin, version.replace("unknown", "0.7"))))
     return found
 
 

@@ -54,7 +54,9 @@ def entries_for(config, state="merged", interfaces=None):
 
 
 def run(current, config, state="merged"):
-    return ep.plan(current, entries_for(config, state), state)
+    """As the module calls plan(): for deleted, no config at all means every endpoint."""
+    entries = entries_for(config, state)
+    return ep.plan(current, entries if config else None, state)
 
 
 def verbs(actions):
@@ -201,8 +203,6 @@ def test_a_port_makes_another_identity():
     assert [(e["id"], e["port"]) for e in after] == [(1, None), (None, 8080)]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: validate() accepts a scoped IPv6 address ('fe80::1%eth0'); "
-                   "netlink cannot encode it, so it fails mid-apply instead of before anything is touched")
 def test_validate_rejects_scoped_ipv6_address():
     with pytest.raises(EndpointError, match=r"config\[0\]\.address"):
         ep.validate([{"address": "fe80::1%eth0"}], "merged")
@@ -462,25 +462,18 @@ def test_deleted_is_idempotent():
     assert again == [] and after2 == after
 
 
-DELETED_BUG = ("BUG: state=deleted drops an entry that gives an address with a dev that does not exist; "
-               "when every entry is dropped, plan() gets an empty list and deletes EVERY managed endpoint")
 
-
-@pytest.mark.xfail(strict=True, reason=DELETED_BUG)
 def test_deleted_by_address_with_a_vanished_dev():
     current = [kep(6, "192.0.2.70", ["signal"], dev="if42"), kep(7, "192.0.2.71")]
     actions, dummy = run(current, [{"address": "192.0.2.70", "dev": "eth9"}], "deleted")
     assert [(v, e["id"]) for v, e in actions] == [("delete", 6)]
 
 
-@pytest.mark.xfail(strict=True, reason=DELETED_BUG)
 def test_deleted_with_a_config_never_deletes_unnamed_endpoints():
     actions, after = run(CURRENT, [{"address": "192.0.2.99", "dev": "eth9"}], "deleted")
     assert actions == []
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: state=deleted with dev and id deletes every endpoint bound to dev, "
-                   "ignoring the id given (the match_dev entry does not compare the id)")
 def test_deleted_by_dev_and_id_compares_the_id():
     current = [kep(5, "198.51.100.10", dev="eth1"), kep(6, "203.0.113.1", dev="eth1")]
     actions, dummy = run(current, [{"dev": "eth1", "id": 5}], "deleted")
@@ -591,8 +584,6 @@ def test_implicit_endpoints_count_toward_eight():
     assert all(e["address"] not in ("198.51.100.1", "198.51.100.2") for v, e in actions)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (minor): adding an endpoint on the address of an implicit one makes "
-                   "the kernel replace it (same id, implicit flag gone), but plan() predicts both in 'after'")
 def test_endpoint_replacing_an_implicit_one_is_predicted_once():
     current = [kep(9, "192.0.2.8", ["implicit"])]
     actions, after = run(current, [{"address": "192.0.2.8", "flags": ["subflow"]}], "merged")

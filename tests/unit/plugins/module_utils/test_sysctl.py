@@ -248,9 +248,6 @@ def test_apply_rolls_back_when_the_kernel_refuses_a_write(kernel, monkeypatch):
         assert content(proc, name) == LINUX_6_16[name] + "\n"
 
 
-@pytest.mark.xfail(strict=True, raises=IsADirectoryError,
-                   reason="BUG (minor): apply() reads a knob's old value outside its try block, so an error "
-                   "reading a later knob escapes as a raw OSError and the knobs already written stay changed")
 def test_apply_rolls_back_when_a_knob_cannot_be_used(kernel):
     """No patching: a knob that is a directory can be neither read nor written."""
     proc = kernel(LINUX_6_16)
