@@ -26,7 +26,7 @@ description:
   - Endpoints live in kernel memory only and vanish at reboot. Use O(state=rendered)
     to produce an C(ip -batch) file that restores them at boot.
 author:
-  - mptcp.linux contributors
+  - mptcp.linux maintainers (@mptcp-linux)
 extends_documentation_fragment:
   - mptcp.linux.netns
   - mptcp.linux.netns.attributes

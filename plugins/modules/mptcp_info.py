@@ -20,7 +20,7 @@ description:
     managers, the endpoints and limits, the MPTcpExt counters, and the live
     MPTCP connections with their number of subflows.
 author:
-  - mptcp.linux contributors
+  - mptcp.linux maintainers (@mptcp-linux)
 extends_documentation_fragment:
   - mptcp.linux.netns
 attributes:

@@ -18,7 +18,7 @@ description:
     ignores every address a server announces until O(add_addr_accepted) is raised.
   - Limits live in kernel memory only and vanish at reboot.
 author:
-  - mptcp.linux contributors
+  - mptcp.linux maintainers (@mptcp-linux)
 extends_documentation_fragment:
   - mptcp.linux.netns
   - mptcp.linux.netns.attributes

@@ -19,7 +19,7 @@ description:
   - With O(expect_mptcp) and O(expect_subflows), it fails with a message that
     says what to check. This makes it the fleet's proof that MPTCP works.
 author:
-  - mptcp.linux contributors
+  - mptcp.linux maintainers (@mptcp-linux)
 extends_documentation_fragment:
   - mptcp.linux.netns
 attributes:

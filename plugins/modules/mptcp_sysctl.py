@@ -22,7 +22,7 @@ description:
   - If the kernel refuses one value, the values already written by this call are
     put back, so nothing is left half-applied.
 author:
-  - mptcp.linux contributors
+  - mptcp.linux maintainers (@mptcp-linux)
 extends_documentation_fragment:
   - mptcp.linux.netns
   - mptcp.linux.netns.attributes
@@ -87,7 +87,7 @@ options:
       - The file is rendered deterministically and replaced atomically, only
         when its content changes.
       - The file holds exactly the knobs given in this call.
-      - Cannot be combined with O(netns): sysctl.d applies to the host namespace.
+      - Cannot be combined with O(netns), because sysctl.d applies to the host namespace.
     type: bool
     default: false
   persist_path:

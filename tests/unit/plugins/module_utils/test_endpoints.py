@@ -462,7 +462,6 @@ def test_deleted_is_idempotent():
     assert again == [] and after2 == after
 
 
-
 def test_deleted_by_address_with_a_vanished_dev():
     current = [kep(6, "192.0.2.70", ["signal"], dev="if42"), kep(7, "192.0.2.71")]
     actions, dummy = run(current, [{"address": "192.0.2.70", "dev": "eth9"}], "deleted")
