@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Bulk-transfer tool for the mptcp.linux lab: MPTCP goodput against one TCP path.
 
 Three modes (Python 3 standard library only, Linux only):
@@ -12,12 +11,13 @@ Three modes (Python 3 standard library only, Linux only):
             `ip netns exec`, count the bytes each path carried on the server's
             interfaces, and print goodputs, subflows and the ratio
 
-Examples (namespaces and addresses of a default `lab/run --keep`):
+Examples (namespaces and addresses of a default `lab/run --keep`, which
+already runs the two servers):
 
-  ip netns exec mptcp-lab-srv lab/transfer.py server --port 5201 &
-  ip netns exec mptcp-lab-srv lab/transfer.py server --port 5202 --tcp &
-  ip netns exec mptcp-lab-cli lab/transfer.py client --connect 10.91.1.2 --port 5201
-  lab/transfer.py compare --client-ns mptcp-lab-cli --server-ns mptcp-lab-srv \\
+  ip netns exec mptcp-lab-srv python3 lab/transfer.py server --port 5201 &
+  ip netns exec mptcp-lab-srv python3 lab/transfer.py server --port 5202 --tcp &
+  ip netns exec mptcp-lab-cli python3 lab/transfer.py client --connect 10.91.1.2
+  python3 lab/transfer.py compare --client-ns mptcp-lab-cli --server-ns mptcp-lab-srv \\
       --connect 10.91.1.2 --port 5201 --tcp-port 5202 --path-ifs srv-p1,srv-p2
 """
 
@@ -127,7 +127,7 @@ def run_server(args):
           % (proto_name(args.tcp), args.bind, args.port, os.getpid()), flush=True)
     workers = []
     while args.count == 0 or len(workers) < args.count:
-        conn, _ = listener.accept()
+        conn = listener.accept()[0]
         worker = threading.Thread(target=serve_one, args=(conn,), daemon=True)
         worker.start()
         workers.append(worker)
@@ -253,7 +253,7 @@ def client_in_ns(args, tcp):
     if tcp:
         argv.append("--tcp")
     before = wait_quiet(args.server_ns, args.path_ifs)
-    proc = subprocess.run(argv, capture_output=True, text=True)
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
     after = tx_counters(args.server_ns, args.path_ifs)
     if proc.returncode != 0:
         raise SystemExit("transfer.py: the %s client failed (exit %d): %s"
@@ -324,23 +324,23 @@ def print_report(r):
     m, t = r["mptcp"], r["tcp_single_path"]
     rate, paths = r["path_rate_bps"], r["paths"]
 
-    def of_link(bps, links):
+    def of_shaped(bps, links):
         if not rate:
             return ""
-        return "  (%.0f%% of %s)" % (100 * bps / (rate * links),
-                                     r["path_rate"] if links == 1
-                                     else "%d x %s" % (links, r["path_rate"]))
+        return "  (%.0f%% of %s%s)" % (100 * bps / (rate * links),
+                                       "%d paths x " % links if links > 1 else "",
+                                       r["path_rate"])
 
     print("MPTCP lab transfer: %s -> %s, %.0f s per run"
           % (r["server_ns"], r["client_ns"], m["duration_s"]))
-    print("  MPTCP negotiated   %s" % ("yes (TCP_IS_MPTCP=1)" if m["mptcp_negotiated"]
-                                        else "NO: fell back to TCP"))
+    negotiated = "yes (TCP_IS_MPTCP=1)" if m["mptcp_negotiated"] else "NO: fell back to TCP"
+    print("  MPTCP negotiated   %s" % negotiated)
     print("  subflows used      %s (most seen in MPTCP_INFO during the run)"
           % m["subflows_max"])
-    print("  MPTCP goodput      %s over %d paths%s"
-          % (human_rate(m["goodput_bps"]), len(paths), of_link(m["goodput_bps"], len(paths))))
-    print("  TCP goodput        %s over path 1 only%s"
-          % (human_rate(t["goodput_bps"]), of_link(t["goodput_bps"], 1)))
+    print("  MPTCP goodput      %s%s"
+          % (human_rate(m["goodput_bps"]), of_shaped(m["goodput_bps"], len(paths))))
+    print("  TCP goodput        %s on path 1 alone%s"
+          % (human_rate(t["goodput_bps"]), of_shaped(t["goodput_bps"], 1)))
     print("  ratio              %s MPTCP / single-path TCP"
           % ("%.2fx" % r["ratio"] if r["ratio"] else "n/a"))
     print("  bytes per path     %-12s %12s %12s" % ("(server tx)", "MPTCP run", "TCP run"))
