@@ -18,6 +18,8 @@ import os
 import socket
 import traceback
 
+from ansible.module_utils.basic import missing_required_lib
+
 PYROUTE2_IMPORT_ERROR = None
 try:
     from pyroute2 import IPRoute
@@ -266,3 +268,24 @@ def apply_actions(client, actions, ifindexes):
                 client.add(dict(endpoint, ifindex=ifindexes.get(endpoint.get("dev"))))
         except NetlinkError as exc:
             raise ApplyError((verb, endpoint), describe_error(exc))
+
+
+def require_pyroute2(module):
+    if PYROUTE2_IMPORT_ERROR is not None:
+        module.fail_json(
+            msg=missing_required_lib(
+                "pyroute2",
+                reason="to talk to the kernel's MPTCP path manager over netlink "
+                "(Debian/Ubuntu: python3-pyroute2)",
+            ),
+            exception=PYROUTE2_IMPORT_ERROR,
+        )
+
+
+def mptcp_client(module):
+    """An open netlink client, or a clear failure."""
+    require_pyroute2(module)
+    try:
+        return MptcpClient()
+    except MptcpNetlinkError as exc:
+        module.fail_json(msg=str(exc))

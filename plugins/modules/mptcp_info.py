@@ -127,7 +127,7 @@ connections:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mptcp.linux.plugins.module_utils import _endpoints, _netlink, _sockets, _sysctl
-from ansible_collections.mptcp.linux.plugins.module_utils._common import NETNS_ARGUMENT, enter_netns, require_pyroute2
+from ansible_collections.mptcp.linux.plugins.module_utils._common import NETNS_ARGUMENT, enter_netns
 
 
 def main():
@@ -155,7 +155,7 @@ def main():
         available_path_managers=path_managers,
         counters=_sockets.counters(),
     )
-    require_pyroute2(module)
+    _netlink.require_pyroute2(module)
     try:
         with _netlink.MptcpClient() as client:
             result["endpoints"] = [_endpoints.public(e) for e in client.endpoints()]

@@ -71,7 +71,8 @@ commands:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mptcp.linux.plugins.module_utils import _netlink
-from ansible_collections.mptcp.linux.plugins.module_utils._common import NETNS_ARGUMENT, enter_netns, mptcp_client
+from ansible_collections.mptcp.linux.plugins.module_utils._common import NETNS_ARGUMENT, enter_netns
+from ansible_collections.mptcp.linux.plugins.module_utils._netlink import mptcp_client
 
 LIMIT_MAX = 8
 
