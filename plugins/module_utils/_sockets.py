@@ -106,7 +106,7 @@ def _address(family, raw):
     return socket.inet_ntop(family, raw)
 
 
-def _host_port(address, port):
+def host_port(address, port):
     return "[%s]:%d" % (address, port) if ":" in address else "%s:%d" % (address, port)
 
 
@@ -149,8 +149,8 @@ def connections():
             entry = {
                 "family": "ipv6" if ":" in src else "ipv4",
                 "state": TCP_STATES.get(state, str(state)),
-                "local": _host_port(src, sport),
-                "remote": _host_port(dst, dport),
+                "local": host_port(src, sport),
+                "remote": host_port(dst, dport),
             }
             offset = 72
             while offset + 4 <= len(payload):

@@ -151,8 +151,7 @@ FAMILIES = {"any": socket.AF_UNSPEC, "ipv4": socket.AF_INET, "ipv6": socket.AF_I
 
 
 def _endpoint(addr):
-    host, port = addr[0], addr[1]
-    return "[%s]:%d" % (host, port) if ":" in host else "%s:%d" % (host, port)
+    return _sockets.host_port(addr[0], addr[1])
 
 
 def _connect(module, params, deadline):
