@@ -31,3 +31,16 @@ attributes:
     support: full
     description: When run twice in a row with the same arguments, the second run reports no change and writes nothing.
 """
+
+    READ_ONLY_ATTRIBUTES = r"""
+attributes:
+  check_mode:
+    support: full
+    description: Changes nothing on the managed host, so it runs the same in check mode.
+  diff_mode:
+    support: none
+    description: Changes nothing, so there is no diff.
+  idempotent:
+    support: full
+    description: Changes nothing.
+"""

@@ -23,16 +23,7 @@ author:
   - mptcp.linux maintainers (@mptcp-linux)
 extends_documentation_fragment:
   - mptcp.linux.netns
-attributes:
-  check_mode:
-    support: full
-    description: Reads only; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Changes nothing, so there is no diff.
-  idempotent:
-    support: full
-    description: Reads only.
+  - mptcp.linux.netns.read_only_attributes
 requirements:
   - pyroute2 (0.7 or later) on the managed host, for endpoints and limits
 options:

@@ -22,16 +22,7 @@ author:
   - mptcp.linux maintainers (@mptcp-linux)
 extends_documentation_fragment:
   - mptcp.linux.netns
-attributes:
-  check_mode:
-    support: full
-    description: Changes nothing on the managed host; probes the same in check mode.
-  diff_mode:
-    support: none
-    description: Changes nothing, so there is no diff.
-  idempotent:
-    support: full
-    description: Changes nothing.
+  - mptcp.linux.netns.read_only_attributes
 options:
   host:
     description:
