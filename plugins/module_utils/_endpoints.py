@@ -42,6 +42,19 @@ def key(endpoint):
     return (endpoint["address"], endpoint.get("port") or 0)
 
 
+def _clashes(items, identity):
+    """(first, later) for each item whose identity an earlier one has; items
+    without an identity (None) never clash."""
+    seen = {}
+    for item in items:
+        ident = identity(item)
+        if ident is None:
+            continue
+        first = seen.setdefault(ident, item)
+        if first is not item:
+            yield first, item
+
+
 def _sorted(endpoints):
     return sorted(endpoints, key=lambda e: (e.get("id") or 256, key(e)))
 
@@ -159,21 +172,12 @@ def expand(entries, interfaces, state):
             result.append(dict(entry, address=address))
     if problems:
         raise EndpointError(problems)
-    seen = {}
-    for entry in result:
-        if entry["address"] is None or state == "deleted":
-            continue
-        other = seen.setdefault(key(entry), entry)
-        if other is not entry:
+    if state != "deleted":
+        for first, entry in _clashes(result, lambda e: key(e) if e["address"] is not None else None):
             problems.append("config[%d]: endpoint %s is also given by config[%d]"
-                            % (entry["index"], _label(entry), other["index"]))
-    ids = {}
-    for entry in result:
-        if entry["id"] is None or state == "deleted":
-            continue
-        other = ids.setdefault(entry["id"], entry)
-        if other is not entry:
-            problems.append("config[%d].id: id %d is also given by config[%d]" % (entry["index"], entry["id"], other["index"]))
+                            % (entry["index"], _label(entry), first["index"]))
+        for first, entry in _clashes(result, lambda e: e["id"]):
+            problems.append("config[%d].id: id %d is also given by config[%d]" % (entry["index"], entry["id"], first["index"]))
     if problems:
         raise EndpointError(problems)
     return result
@@ -262,10 +266,11 @@ def plan(current, entries, state):
         if endpoint is None:
             adds.append(("add", target))
             continue
-        if _same(endpoint, target):
-            continue
+        in_place = endpoint["id"] == target["id"] and endpoint.get("dev") == target["dev"]
         flips = set(endpoint["flags"]) ^ set(target["flags"])
-        if endpoint["id"] == target["id"] and endpoint.get("dev") == target["dev"] and flips <= SETTABLE_FLAGS:
+        if in_place and not flips:
+            continue
+        if in_place and flips <= SETTABLE_FLAGS:
             changes.append(("set_flags", target))
         else:
             deletes.append(("delete", public(endpoint)))
@@ -273,11 +278,6 @@ def plan(current, entries, state):
     adds.sort(key=lambda action: action[1]["id"] is None)
     after = _sorted([public(e) for e in final] + [public(e) for e in implicit])
     return deletes + changes + adds, after
-
-
-def _same(endpoint, target):
-    return (endpoint["id"] == target["id"] and endpoint.get("dev") == target["dev"]
-            and sorted(endpoint["flags"]) == sorted(target["flags"]))
 
 
 def _where(endpoint):
@@ -290,15 +290,10 @@ def _check_final(final, implicit):
     problems = []
     for endpoint in final:
         problems.extend(_flag_rules(_where(endpoint), endpoint["flags"], endpoint.get("port")))
-    ids = {}
-    for endpoint in final + implicit:
-        if endpoint.get("id") is None:
-            continue
-        other = ids.setdefault(endpoint["id"], endpoint)
-        if other is not endpoint:
-            first, second = sorted((other, endpoint), key=lambda e: "index" not in e)
-            problems.append("%s.id: id %d is already used by endpoint %s, which this state keeps"
-                            % (_where(first), endpoint["id"], _label(second)))
+    for pair in _clashes(final + implicit, lambda e: e.get("id")):
+        first, second = sorted(pair, key=lambda e: "index" not in e)
+        problems.append("%s.id: id %d is already used by endpoint %s, which this state keeps"
+                        % (_where(first), first["id"], _label(second)))
     if len(final) + len(implicit) > MAX_ENDPOINTS:
         problems.append("config: the result would have %d endpoints; the kernel allows at most %d per network namespace"
                         % (len(final) + len(implicit), MAX_ENDPOINTS))

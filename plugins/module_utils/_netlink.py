@@ -48,10 +48,6 @@ FLAG_BITS = (
     ("laminar", 0x20),
 )
 
-# The one in-place change the kernel makes to an existing endpoint
-# (mptcp_pm_nl_set_flags): these bits, nothing else.
-SETTABLE_FLAGS = frozenset(("backup", "fullmesh"))
-
 
 def flags_to_names(value):
     return sorted(name for name, bit in FLAG_BITS if value & bit)
@@ -106,15 +102,9 @@ def _family(address):
 
 
 class MptcpClient(object):
-    """Endpoints and limits of the current network namespace.
-
-    ``writes`` and ``reads`` count the netlink requests sent, so that callers
-    (and tests) can prove that a converged state costs no write.
-    """
+    """Endpoints and limits of the current network namespace."""
 
     def __init__(self):
-        self.reads = 0
-        self.writes = 0
         self._sock = GenericNetlinkSocket(ext_ack=True)
         try:
             self._sock.bind(GENL_NAME, _MptcpMsg)
@@ -134,22 +124,17 @@ class MptcpClient(object):
     def __exit__(self, *exc):
         self.close()
 
-    def _request(self, cmd, attrs, dump=False):
+    def _request(self, cmd, attrs, flags=None):
+        """Every write asks for an acknowledgement; reads pass their own flags."""
         msg = _MptcpMsg()
         msg["cmd"] = cmd
         msg["version"] = 1
         msg["attrs"] = attrs
-        flags = NLM_F_REQUEST | (NLM_F_DUMP if dump else NLM_F_ACK)
-        if cmd in (CMD_GET_ADDR, CMD_GET_LIMITS):
-            self.reads += 1
-            if cmd == CMD_GET_LIMITS:
-                flags = NLM_F_REQUEST
-        else:
-            self.writes += 1
+        flags = NLM_F_REQUEST | NLM_F_ACK if flags is None else flags
         return list(self._sock.nlm_request(msg, msg_type=self._sock.prid, msg_flags=flags))
 
     @staticmethod
-    def _addr_attr(endpoint, with_id=True, with_flags=True):
+    def _addr_attr(endpoint, with_flags=True):
         attrs = []
         address = endpoint.get("address")
         if address:
@@ -157,7 +142,7 @@ class MptcpClient(object):
             attrs.append(("MPTCP_PM_ADDR_ATTR_FAMILY", family))
             key = "MPTCP_PM_ADDR_ATTR_ADDR6" if family == socket.AF_INET6 else "MPTCP_PM_ADDR_ATTR_ADDR4"
             attrs.append((key, address))
-        if with_id and endpoint.get("id"):
+        if endpoint.get("id"):
             attrs.append(("MPTCP_PM_ADDR_ATTR_ID", endpoint["id"]))
         if endpoint.get("port"):
             attrs.append(("MPTCP_PM_ADDR_ATTR_PORT", endpoint["port"]))
@@ -170,7 +155,7 @@ class MptcpClient(object):
     def endpoints(self):
         """Every endpoint, sorted by id, as plain dicts."""
         result = []
-        for msg in self._request(CMD_GET_ADDR, [], dump=True):
+        for msg in self._request(CMD_GET_ADDR, [], NLM_F_REQUEST | NLM_F_DUMP):
             addr = msg.get_attr("MPTCP_PM_ATTR_ADDR")
             if addr is None:
                 continue
@@ -197,8 +182,7 @@ class MptcpClient(object):
         self._request(CMD_SET_FLAGS, attrs)
 
     def limits(self):
-        msgs = self._request(CMD_GET_LIMITS, [])
-        msg = msgs[0]
+        msg = self._request(CMD_GET_LIMITS, [], NLM_F_REQUEST)[0]
         return {
             "subflows": msg.get_attr("MPTCP_PM_ATTR_SUBFLOWS"),
             "add_addr_accepted": msg.get_attr("MPTCP_PM_ATTR_RCV_ADD_ADDRS"),

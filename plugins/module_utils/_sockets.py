@@ -55,16 +55,20 @@ _INFO_FIELDS = (
 MPTCP_INFO_SIZE = 96
 
 
+def errno_reason(code):
+    """What a failed socket(IPPROTO_MPTCP) call's errno means."""
+    return _ERRNO_MEANING.get(code, os.strerror(code))
+
+
 def usability(family=socket.AF_INET):
     """Whether this namespace can open an MPTCP socket, and if not, why."""
     try:
         sock = socket.socket(family, socket.SOCK_STREAM, IPPROTO_MPTCP)
     except (OSError, socket.error) as exc:
-        code = exc.errno
         return {
             "usable": False,
-            "errno": errno.errorcode.get(code, str(code)),
-            "reason": _ERRNO_MEANING.get(code, os.strerror(code)),
+            "errno": errno.errorcode.get(exc.errno, str(exc.errno)),
+            "reason": errno_reason(exc.errno),
         }
     sock.close()
     return {"usable": True, "errno": None, "reason": "socket(AF_INET, SOCK_STREAM, IPPROTO_MPTCP) succeeded"}

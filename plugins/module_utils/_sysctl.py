@@ -27,7 +27,6 @@ KNOBS = {
     "blackhole_timeout": ("6.12", "int", (0, 2147483647)),
     "syn_retrans_before_tcp_fallback": ("6.14", "int", (0, 255)),
 }
-READ_ONLY = ("available_schedulers", "available_path_managers")
 PM_TYPE = {"kernel": "0", "userspace": "1"}
 
 

@@ -235,7 +235,7 @@ def main():
             module.fail_json(msg="%s: rendered needs an address in every entry; a dev-only entry "
                              "depends on the host's addresses (use gathered on the host first)" % ", ".join(missing))
         try:
-            actions, after = _endpoints.plan([], entries, "overridden")
+            actions, dummy = _endpoints.plan([], entries, "overridden")
         except _endpoints.EndpointError as exc:
             module.fail_json(msg=str(exc))
         module.exit_json(changed=False, rendered=_endpoints.render_batch([a[1] for a in actions]))
@@ -243,20 +243,22 @@ def main():
     enter_netns(module)
     client = mptcp_client(module)
     before = client.endpoints()
+    shown_before = _shown(before)
     if state == "gathered":
-        module.exit_json(changed=False, before=_shown(before), gathered=_endpoints.gathered(before))
+        module.exit_json(changed=False, before=shown_before, gathered=_endpoints.gathered(before))
 
+    # interface indexes: for entries bound to a dev, and to restore the endpoints on failure
     interfaces = _netlink.interfaces() if any(e["dev"] for e in entries) or before else {}
     ifindexes = dict((name, iface["index"]) for name, iface in interfaces.items())
     try:
         expanded = _endpoints.expand(entries, interfaces, state)
         actions, after = _endpoints.plan(before, expanded if entries else None, state)
     except _endpoints.EndpointError as exc:
-        module.fail_json(msg=str(exc), before=_shown(before))
+        module.fail_json(msg=str(exc), before=shown_before)
 
     result = dict(
         changed=bool(actions),
-        before=_shown(before),
+        before=shown_before,
         commands=[_endpoints.render_action(a) for a in actions],
     )
     if actions and not module.check_mode:
@@ -274,11 +276,11 @@ def main():
             module.fail_json(
                 msg="%s. %s" % (failure, "The previous endpoints were restored." if restored
                                 else "Restoring the previous endpoints failed too; see before and after."),
-                before=_shown(before), after=_shown(client.endpoints()), commands=result["commands"],
+                before=shown_before, after=_shown(client.endpoints()), commands=result["commands"],
             )
     result["after"] = _shown(after)
     if module._diff:
-        result["diff"] = dict(before=dict(endpoints=result["before"]), after=dict(endpoints=result["after"]))
+        result["diff"] = dict(before=dict(endpoints=shown_before), after=dict(endpoints=result["after"]))
     module.exit_json(**result)
 
 

@@ -154,9 +154,9 @@ def _connect(module, params, deadline):
     for family, dummy, dummy2, dummy3, address in candidates:
         try:
             sock = socket.socket(family, socket.SOCK_STREAM, _sockets.IPPROTO_MPTCP)
-        except (OSError, socket.error):
-            reason = _sockets.usability(family)["reason"]
-            module.fail_json(msg="cannot open an MPTCP socket on this host: %s" % reason, mptcp=False, subflows=0)
+        except (OSError, socket.error) as exc:
+            module.fail_json(msg="cannot open an MPTCP socket on this host: %s" % _sockets.errno_reason(exc.errno),
+                             mptcp=False, subflows=0)
         sock.settimeout(max(0.1, deadline - time.time()))
         try:
             sock.connect(address)

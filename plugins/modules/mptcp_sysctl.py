@@ -181,21 +181,14 @@ def _write_atomically(module, path, content):
 
 
 def main():
-    argument_spec = dict(
-        enabled=dict(type="bool"),
-        path_manager=dict(type="str", choices=["kernel", "userspace"]),
-        scheduler=dict(type="str"),
-        add_addr_timeout=dict(type="int"),
-        checksum_enabled=dict(type="bool"),
-        allow_join_initial_addr_port=dict(type="bool"),
-        stale_loss_cnt=dict(type="int"),
-        close_timeout=dict(type="int"),
-        blackhole_timeout=dict(type="int"),
-        syn_retrans_before_tcp_fallback=dict(type="int"),
+    # one option per knob, typed by the knob table
+    argument_spec = dict((option, dict(type=kind)) for option, (dummy, kind, dummy2) in _sysctl.KNOBS.items())
+    argument_spec["path_manager"]["choices"] = sorted(_sysctl.PM_TYPE)
+    argument_spec.update(
         persist=dict(type="bool", default=False),
         persist_path=dict(type="path", default=_sysctl.DEFAULT_PERSIST_PATH),
+        **NETNS_ARGUMENT
     )
-    argument_spec.update(NETNS_ARGUMENT)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
     if params["persist"] and params["netns"]:
@@ -223,10 +216,10 @@ def main():
     content = None
     if params["persist"]:
         path = params["persist_path"]
-        content = _sysctl.render_conf(desired)
-        current = _read_text(path)
         if not os.path.isdir(os.path.dirname(path) or "."):
             module.fail_json(msg="persist_path: directory %s does not exist" % os.path.dirname(path))
+        content = _sysctl.render_conf(desired)
+        current = _read_text(path)
         result["persist_path"] = path
         result["persist_changed"] = current != content
         if result["persist_changed"]:
