@@ -22,7 +22,7 @@ already runs the two servers):
 """
 
 import argparse
-import errno
+import importlib.util
 import json
 import os
 import re
@@ -33,25 +33,19 @@ import sys
 import threading
 import time
 
-# Not every Python names these; the values are the Linux UAPI ones.
-IPPROTO_MPTCP = getattr(socket, "IPPROTO_MPTCP", 262)
-SOL_MPTCP = 284
-MPTCP_INFO = 1
-TCP_IS_MPTCP = 43
 
-# struct mptcp_info, include/uapi/linux/mptcp.h, natural alignment spelled out.
-# The kernel copies min(its size, ours): older kernels leave the tail at zero.
-MPTCP_INFO_FORMAT = "=6B2xIIQQQ3BxIQQQQB3xIII"
-MPTCP_INFO_FIELDS = (
-    "subflows", "add_addr_signal", "add_addr_accepted", "subflows_max",
-    "add_addr_signal_max", "add_addr_accepted_max", "flags", "token",
-    "write_seq", "snd_una", "rcv_nxt", "local_addr_used", "local_addr_max",
-    "csum_enabled", "retransmits", "bytes_retrans", "bytes_sent",
-    "bytes_received", "bytes_acked", "subflows_total", "last_data_sent",
-    "last_data_recv", "last_ack_recv",
-)
-MPTCP_INFO_SIZE = struct.calcsize(MPTCP_INFO_FORMAT)
-MPTCP_INFO_FLAG_FALLBACK = 1
+def _load_sockets():
+    """The collection's own MPTCP socket helpers (MPTCP_INFO, TCP_IS_MPTCP),
+    loaded by path: standard library only, no Ansible needed."""
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                        "plugins", "module_utils", "_sockets.py")
+    spec = importlib.util.spec_from_file_location("mptcp_linux_sockets", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+SOCKETS = _load_sockets()
 
 CHUNK = 256 * 1024
 SAMPLE_EVERY = 0.2  # seconds between MPTCP_INFO samples
@@ -63,41 +57,17 @@ def proto_name(tcp):
 
 
 def open_socket(family, tcp):
-    proto = socket.IPPROTO_TCP if tcp else IPPROTO_MPTCP
+    proto = socket.IPPROTO_TCP if tcp else SOCKETS.IPPROTO_MPTCP
     try:
         return socket.socket(family, socket.SOCK_STREAM, proto)
     except OSError as exc:
-        if not tcp and exc.errno in (errno.EPROTONOSUPPORT, errno.EINVAL, errno.ENOPROTOOPT):
-            raise SystemExit(
-                "transfer.py: this kernel refuses IPPROTO_MPTCP (%s): is "
-                "net.mptcp.enabled=1 in this namespace?" % exc.strerror)
+        if not tcp:
+            raise SystemExit("transfer.py: cannot open an MPTCP socket: %s" % SOCKETS.errno_reason(exc.errno))
         raise
 
 
 def family_of(address):
     return socket.AF_INET6 if ":" in address else socket.AF_INET
-
-
-def read_mptcp_info(sock):
-    """MPTCP_INFO as a dict, or None on a plain TCP socket or a fallback."""
-    try:
-        raw = sock.getsockopt(SOL_MPTCP, MPTCP_INFO, MPTCP_INFO_SIZE)
-    except OSError:
-        return None
-    raw = raw.ljust(MPTCP_INFO_SIZE, b"\0")
-    info = dict(zip(MPTCP_INFO_FIELDS, struct.unpack(MPTCP_INFO_FORMAT, raw)))
-    # mptcpi_subflows counts the additional subflows; mptcpi_subflows_total
-    # (newer kernels) counts all of them, the initial one included.
-    info["subflows_in_use"] = info["subflows_total"] or info["subflows"] + 1
-    return info
-
-
-def is_mptcp(sock):
-    """TCP_IS_MPTCP: 1 when MPTCP was negotiated, 0 for TCP or a fallback."""
-    try:
-        return bool(sock.getsockopt(socket.IPPROTO_TCP, TCP_IS_MPTCP))
-    except OSError:
-        return False
 
 
 # ---------------------------------------------------------------- server
@@ -158,7 +128,7 @@ def download(address, port, duration, tcp, connect_timeout=5.0):
             if now >= deadline:
                 break
             if now >= next_sample and not tcp:
-                info = read_mptcp_info(sock)
+                info = SOCKETS.socket_info(sock)[1]
                 if info is not None:
                     samples.append(info)
                 next_sample = now + SAMPLE_EVERY
@@ -170,8 +140,9 @@ def download(address, port, duration, tcp, connect_timeout=5.0):
                 raise SystemExit("transfer.py: the server closed the connection early")
             received += n
         elapsed = time.monotonic() - start
-        negotiated = is_mptcp(sock)
-        last = read_mptcp_info(sock) if not tcp else None
+        negotiated, last = SOCKETS.socket_info(sock)  # negotiated is False after a fallback
+        if tcp:
+            last = None
     finally:
         # Abort rather than close: a graceful close with unread data leaves an
         # orphan that keeps receiving (MPTCP) and would pollute the next run's
@@ -180,7 +151,6 @@ def download(address, port, duration, tcp, connect_timeout=5.0):
         sock.close()
     if last is not None:
         samples.append(last)
-    fallback = bool(last and last["flags"] & MPTCP_INFO_FLAG_FALLBACK)
     return {
         "protocol": proto_name(tcp),
         "server": address,
@@ -188,9 +158,9 @@ def download(address, port, duration, tcp, connect_timeout=5.0):
         "duration_s": round(elapsed, 3),
         "bytes": received,
         "goodput_bps": received * 8 / elapsed if elapsed else 0.0,
-        "mptcp_negotiated": negotiated and not fallback,
-        "subflows_max": max((s["subflows_in_use"] for s in samples), default=None),
-        "subflows_end": last["subflows_in_use"] if last else None,
+        "mptcp_negotiated": negotiated,
+        "subflows_max": max((s["subflows_count"] for s in samples), default=None),
+        "subflows_end": last["subflows_count"] if last else None,
         "add_addr_accepted": last["add_addr_accepted"] if last else None,
         "mptcp_info_samples": len(samples),
     }
