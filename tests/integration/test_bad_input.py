@@ -7,6 +7,8 @@ from __future__ import absolute_import, division, print_function
 
 import pytest
 
+from conftest import shell_wrapper
+
 EP = "mptcp.linux.mptcp_endpoints"
 SYS = "mptcp.linux.mptcp_sysctl"
 LIM = "mptcp.linux.mptcp_limits"
@@ -77,9 +79,7 @@ def test_kernel_refusal_restores_previous_endpoints(runner, netns):
 
 
 def test_missing_pyroute2_is_a_clear_error(runner, netns, tmp_path):
-    wrapper = tmp_path / "python-without-site"
-    wrapper.write_text('#!/bin/sh\nexec %s -S "$@"\n' % runner.python)
-    wrapper.chmod(0o755)
-    result = runner.play([(LIM, {"netns": netns.name, "subflows": 2}, {"ignore_errors": True})], wrap=str(wrapper))[0]
+    wrapper = shell_wrapper(tmp_path / "python-without-site", runner.python, "-S")
+    result = runner.play([(LIM, {"netns": netns.name, "subflows": 2}, {"ignore_errors": True})], wrap=wrapper)[0]
     assert result["failed"] is True
     assert "pyroute2" in result["msg"] and "python3-pyroute2" in result["msg"]

@@ -4,6 +4,7 @@ nstat, ss and /proc are the oracle."""
 
 from __future__ import absolute_import, division, print_function
 
+import json
 import os
 import subprocess
 import sys
@@ -54,7 +55,6 @@ class Pair(object):
 
     def nstat(self, ns, name):
         out = subprocess.run(["ip", "netns", "exec", ns, "nstat", "-az", "-j"], capture_output=True, text=True, check=True).stdout
-        import json
         return json.loads(out)["kernel"].get(name, 0)
 
     def close(self):

@@ -10,22 +10,19 @@ import os
 import re
 import subprocess
 
-import yaml
-
-from conftest import VENV_BIN
+from conftest import VENV_BIN, shell_wrapper
 
 WRITE_OPEN = re.compile(r'open(?:at)?\(.*"(/proc/sys/net/mptcp/[^"]+|[^"]*sysctl\.d[^"]*)".*O_(?:WRONLY|RDWR)')
 RENAME = re.compile(r'rename(?:at2?)?\(.*sysctl\.d')
 NETLINK_ACK = re.compile(r'send(?:to|msg)\(.*nlmsg_flags=[^,]*NLM_F_ACK')
 
 
-def traced_writes(runner, play, tmp_path, name):
-    trace = tmp_path / ("%s.strace" % name)
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=runner.collections_path, ANSIBLE_LOCALHOST_WARNING="false")
+def traced_writes(runner, inventory, play, name):
+    trace = runner.tmp_path / ("%s.strace" % name)
     proc = subprocess.run(["strace", "-f", "-qq", "-s", "256", "-o", str(trace),
                            "-e", "trace=open,openat,rename,renameat,renameat2,sendto,sendmsg",
-                           os.path.join(VENV_BIN, "ansible-playbook"), "-i", str(tmp_path / "inventory.yml"), str(play)],
-                          check=False, env=env, capture_output=True, text=True)
+                           os.path.join(VENV_BIN, "ansible-playbook"), "-i", str(inventory), str(play)],
+                          check=False, env=runner.env(), capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = trace.read_text().splitlines()
     return {
@@ -37,9 +34,8 @@ def traced_writes(runner, play, tmp_path, name):
 def test_second_run_writes_nothing(runner, netns, tmp_path):
     conf_dir = tmp_path / "sysctl.d"
     conf_dir.mkdir()
-    wrapper = tmp_path / "python-in-ns"
-    wrapper.write_text('#!/bin/sh\nexec ip netns exec %s %s "$@"\n' % (netns.name, runner.python))
-    wrapper.chmod(0o755)
+    inventory = runner.write_inventory(
+        shell_wrapper(tmp_path / "python-in-ns", "ip", "netns", "exec", netns.name, runner.python))
     for n in range(20, 25):
         netns.ip("addr", "add", "10.66.0.%d/24" % n, "dev", "lan1")
     tasks = [
@@ -53,15 +49,11 @@ def test_second_run_writes_nothing(runner, netns, tmp_path):
             {"dev": "lan1", "family": "ipv4", "flags": ["subflow", "backup"]},
         ]}, {}),
     ]
-    # write the playbook and inventory through the runner once (not traced)
-    runner.play([("ansible.builtin.ping", {}, {})], wrap=str(wrapper))
-    play = tmp_path / "converge.yml"
-    play.write_text(yaml.safe_dump([{"hosts": "all", "gather_facts": False, "tasks": [
-        {"name": "step %d" % i, module: args} for i, (module, args, dummy) in enumerate(tasks)]}]))
+    play = runner.write_play(tasks)
 
-    first = traced_writes(runner, play, tmp_path, "first")
+    first = traced_writes(runner, inventory, play, "first")
     assert len(netns.endpoints()) == 8
     assert first["files"] and len(first["netlink"]) >= 9, "the trace must see the first run's writes"
 
-    second = traced_writes(runner, play, tmp_path, "second")
+    second = traced_writes(runner, inventory, play, "second")
     assert second == {"files": [], "netlink": []}

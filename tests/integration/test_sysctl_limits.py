@@ -5,9 +5,8 @@
 from __future__ import absolute_import, division, print_function
 
 import os
-import stat
 
-from conftest import assert_idempotent, four_runs
+from conftest import assert_idempotent, four_runs, shell_wrapper
 
 
 def test_sysctl_every_knob(runner, netns):
@@ -28,17 +27,15 @@ def test_sysctl_every_knob(runner, netns):
 def test_sysctl_persist_writes_one_file_atomically_once(runner, netns, tmp_path):
     conf = tmp_path / "sysctl.d" / "90-mptcp.conf"
     conf.parent.mkdir()
-    wrapper = tmp_path / "python-in-ns"
-    wrapper.write_text('#!/bin/sh\nexec ip netns exec %s %s "$@"\n' % (netns.name, runner.python))
-    wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
+    wrapper = shell_wrapper(tmp_path / "python-in-ns", "ip", "netns", "exec", netns.name, runner.python)
     args = {"enabled": True, "checksum_enabled": True, "persist": True, "persist_path": str(conf)}
-    first = runner.play([("mptcp.linux.mptcp_sysctl", args, {"diff": True})], wrap=str(wrapper))[0]
+    first = runner.play([("mptcp.linux.mptcp_sysctl", args, {"diff": True})], wrap=wrapper)[0]
     assert first["changed"] and first["persist_changed"], first
     assert netns.sysctl()["checksum_enabled"] == "1"
     content = conf.read_text()
     assert content.splitlines()[1:] == ["net.mptcp.checksum_enabled = 1", "net.mptcp.enabled = 1"]
     inode = os.stat(str(conf)).st_ino
-    second = runner.play([("mptcp.linux.mptcp_sysctl", args, {"diff": True})], wrap=str(wrapper))[0]
+    second = runner.play([("mptcp.linux.mptcp_sysctl", args, {"diff": True})], wrap=wrapper)[0]
     assert second["changed"] is False and second["persist_changed"] is False
     assert os.stat(str(conf)).st_ino == inode, "an unchanged file must not be rewritten"
     assert sorted(os.listdir(str(conf.parent))) == ["90-mptcp.conf"], "no temporary file left behind"
