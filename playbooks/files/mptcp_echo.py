@@ -4,8 +4,10 @@
 """A temporary MPTCP echo listener for playbooks/verify.yml.
 
 Usage: python3 mptcp_echo.py PORT PROBES SECONDS
-Echoes every connection back until PROBES connections have sent data, or
-SECONDS have passed; connections that send nothing (port checks) do not count.
+Echoes every connection back until PROBES connections have sent data and
+all of them have hung up, or SECONDS have passed. A probe waits for its extra
+subflows after the echo, so its connection must stay open until the probe
+closes it. Connections that send nothing (port checks) do not count.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -29,7 +31,7 @@ def serve(port, probes, seconds):
     listener.listen(16)
     clients = {}
     served = 0
-    while served < probes and time.time() < deadline:
+    while (served < probes or clients) and time.time() < deadline:
         readable = select.select([listener] + list(clients), [], [], 0.2)[0]
         for sock in readable:
             if sock is listener:

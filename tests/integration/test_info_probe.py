@@ -81,7 +81,7 @@ def test_probe_two_subflows(runner, pair, host):
     joins = pair.nstat(pair.cli, "MPTcpExtMPJoinSynAckRx")
     result = runner.play([(PROBE, {"netns": pair.cli, "host": host, "port": 4242,
                                    "expect_subflows": 2, "expect_reply": True}, {})])[0]
-    assert not result.get("failed"), result
+    assert not result.get("failed"), result.get("msg")
     # the IPv6 connection may also join over the announced IPv4 address
     assert result["mptcp"] is True and result["subflows"] >= 2
     assert result["bytes_received"] == len("mptcp.linux probe\n")
