@@ -1,0 +1,176 @@
+# -*- coding: utf-8 -*-
+"""The mptcpize role on this machine (no systemd as PID 1 here; the socket
+scenario in molecule/socket restarts a real service with the drop-in):
+
+- bad input is refused, naming the field, before anything is written;
+- the drop-in renders the expected text, systemd-analyze accepts it, and the
+  environment it sets really turns a plain TCP server into an MPTCP one (in a
+  throw-away network namespace, `ss -M` as the oracle).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+import glob
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+import yaml
+
+from conftest import REPO, VENV_BIN, Runner
+
+TEMPLATE = os.path.join(REPO, "roles", "mptcpize", "templates", "50-mptcpize.conf.j2")
+LIBRARY = sorted(glob.glob("/usr/lib/*/mptcpize/libmptcpwrap.so.0") + glob.glob("/usr/lib*/libmptcpwrap.so.0"))
+
+
+@pytest.fixture
+def role_runner(collections_path, tmp_path):
+    return Runner(sys.executable, collections_path, tmp_path)
+
+
+def run_role(runner, role_vars, check=False):
+    """Apply the role with ROLE_VARS; returns (failed task result or None, unit dir listing)."""
+    unit_dir = runner.tmp_path / "units"
+    unit_dir.mkdir(exist_ok=True)
+    play = [{"hosts": "all", "gather_facts": False,
+             "vars": dict(role_vars, __mptcpize_unit_dir=str(unit_dir)),
+             "roles": ["mptcp.linux.mptcpize"]}]
+    path = runner.tmp_path / "role.yml"
+    path.write_text(yaml.safe_dump(play))
+    argv = [os.path.join(VENV_BIN, "ansible-playbook"), "-i", str(runner.write_inventory()), str(path)]
+    if check:
+        argv.append("--check")
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False,
+                          env=runner.env(ANSIBLE_STDOUT_CALLBACK="ansible.posix.json"))
+    report = json.loads(proc.stdout)
+    failed = [t["hosts"]["target"] for t in report["plays"][0]["tasks"] if t["hosts"].get("target", {}).get("failed")]
+    listing = sorted(os.path.relpath(os.path.join(d, f), str(unit_dir))
+                     for d, _, files in os.walk(str(unit_dir)) for f in files)
+    return (failed[0] if failed else None), listing
+
+
+BAD = [
+    ({"mptcpize_services": [{"name": "nginx\nExecStartPre=/bin/rm"}]},
+     ["mptcpize_services[0].name: contains a newline", "is not a systemd service name"]),
+    ({"mptcpize_services": [{"name": "nginx;reboot"}]}, ["mptcpize_services[0].name", "';'"]),
+    ({"mptcpize_services": [{"name": "../../etc/passwd"}]}, ["mptcpize_services[0].name", "is not a systemd service name"]),
+    ({"mptcpize_services": [{"name": "getty@"}]}, ["mptcpize_services[0].name", "is not a systemd service name"]),
+    ({"mptcpize_services": [{"name": "nginx"}, {"name": "nginx.service", "state": "absent"}]},
+     ["mptcpize_services[1].name: 'nginx' is listed twice"]),
+    ({"mptcpize_services": [{"name": "nginx"}], "mptcpize_library": "lib/libmptcpwrap.so.0"},
+     ["mptcpize_library", "is not an absolute path"]),
+    ({"mptcpize_services": [{"name": "nginx"}], "mptcpize_library": "/usr/lib/x y/libmptcpwrap.so.0"},
+     ["mptcpize_library", "is not an absolute path"]),
+    ({"mptcpize_services": [{"name": "nginx", "state": "enabled"}]}, ["mptcpize_services", "state", "enabled"]),
+    ({"mptcpize_services": ["nginx"]}, ["mptcpize_services", "dict"]),
+]
+
+
+@pytest.mark.parametrize("check", [True, False], ids=["check", "real"])
+@pytest.mark.parametrize("role_vars,expected", BAD, ids=["newline", "semicolon", "path", "template", "duplicate",
+                                                         "relative-library", "blank-library", "state", "not-a-dict"])
+def test_bad_input_is_refused_before_writing(role_runner, role_vars, expected, check):
+    failed, written = run_role(role_runner, role_vars, check=check)
+    assert failed is not None, "the role accepted %r" % role_vars
+    for text in expected:
+        assert text in failed["msg"], failed["msg"]
+    assert written == []
+
+
+def test_nothing_to_do_touches_nothing(role_runner):
+    failed, written = run_role(role_runner, {"mptcpize_services": []})
+    assert failed is None, failed
+    assert written == []
+
+
+def render(runner, library):
+    out = runner.tmp_path / "demo.service.d"
+    out.mkdir()
+    task = {"name": "render", "ansible.builtin.template": {"src": TEMPLATE, "dest": str(out / "50-mptcpize.conf"),
+                                                            "mode": "0644"},
+            "vars": {"__mptcpize_library_path": library}}
+    path = runner.tmp_path / "render.yml"
+    path.write_text(yaml.safe_dump([{"hosts": "all", "gather_facts": False, "tasks": [task]}]))
+    proc = subprocess.run([os.path.join(VENV_BIN, "ansible-playbook"), "-i", str(runner.write_inventory()), str(path)],
+                          capture_output=True, text=True, check=False, env=runner.env())
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return (out / "50-mptcpize.conf").read_text()
+
+
+def test_dropin_renders_the_expected_text(role_runner):
+    assert render(role_runner, "/usr/lib/x86_64-linux-gnu/mptcpize/libmptcpwrap.so.0") == (
+        "#\n# Ansible managed\n#\n"
+        "# Forces MPTCP on this service (mptcp.linux.mptcpize): libmptcpwrap turns its\n"
+        "# TCP sockets into MPTCP ones; GODEBUG does the same for Go programs.\n"
+        "[Service]\n"
+        "Environment=\"LD_PRELOAD=/usr/lib/x86_64-linux-gnu/mptcpize/libmptcpwrap.so.0\"\n"
+        "Environment=GODEBUG=multipathtcp=1\n")
+
+
+def environment(dropin):
+    """The variables the drop-in's Environment= lines set (systemd quoting)."""
+    found = {}
+    for line in dropin.splitlines():
+        if line.startswith("Environment="):
+            for word in shlex.split(line[len("Environment="):]):
+                key, value = word.split("=", 1)
+                found[key] = value
+    return found
+
+
+def mptcp_listeners(ns):
+    return subprocess.run(["ip", "netns", "exec", ns, "ss", "-H", "-l", "-n", "-M"],
+                          capture_output=True, text=True, check=True).stdout
+
+
+def serve(ns, env, port):
+    """A plain TCP HTTP server inside NS; returns the process once it listens."""
+    proc = subprocess.Popen(["ip", "netns", "exec", ns, "/usr/bin/python3", "-m", "http.server", "--bind", "127.0.0.1",
+                             str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        listening = subprocess.run(["ip", "netns", "exec", ns, "ss", "-H", "-l", "-n", "-t", "sport", "= :%d" % port],
+                                   capture_output=True, text=True, check=True).stdout
+        if listening.strip():
+            return proc
+        time.sleep(0.05)
+    proc.kill()
+    raise AssertionError("the server did not listen")
+
+
+@pytest.mark.skipif(not LIBRARY, reason="libmptcpwrap.so.0 is not installed (Debian: apt-get install mptcpize)")
+def test_dropin_environment_forces_mptcp(role_runner):
+    dropin = render(role_runner, LIBRARY[0])
+    # What systemd reads back from the drop-in next to a unit.
+    service = role_runner.tmp_path / "demo.service"
+    service.write_text("[Service]\nExecStart=/usr/bin/python3 -m http.server\n")
+    proc = subprocess.run(["systemd-analyze", "verify", "--man=no", str(service)], capture_output=True, text=True,
+                          check=False)
+    assert proc.returncode == 0 and "ignoring" not in proc.stderr, proc.stderr
+
+    variables = environment(dropin)
+    assert variables == {"LD_PRELOAD": LIBRARY[0], "GODEBUG": "multipathtcp=1"}
+    ns = "mptcp-it-%s" % uuid.uuid4().hex[:8]
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    try:
+        subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)
+        # Without the drop-in's environment: plain TCP (the oracle can say no).
+        plain = serve(ns, dict(os.environ), 8001)
+        try:
+            assert ":8001" not in mptcp_listeners(ns)
+        finally:
+            plain.kill()
+            plain.wait()
+        forced = serve(ns, dict(os.environ, **variables), 8002)
+        try:
+            assert re.search(r"127\.0\.0\.1:8002\s", mptcp_listeners(ns)), mptcp_listeners(ns)
+        finally:
+            forced.kill()
+            forced.wait()
+    finally:
+        subprocess.run(["ip", "netns", "delete", ns], check=False)
