@@ -1,0 +1,195 @@
+# -*- coding: utf-8 -*-
+"""The mptcp_socket role on this machine (no systemd as PID 1 here; the
+socket scenario in molecule/socket covers the running systemd):
+
+- bad input is refused, naming the field, before anything is written;
+- below systemd 257 the role fails, naming the version and the alternatives;
+- the unit templates render the expected text, and systemd-analyze verify
+  accepts what they render.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from conftest import REPO, VENV_BIN, Runner
+
+TEMPLATES = os.path.join(REPO, "roles", "mptcp_socket", "templates")
+
+
+def systemd_version():
+    out = subprocess.run(["systemctl", "--version"], capture_output=True, text=True, check=False).stdout
+    match = re.match(r"systemd (\d+)", out)
+    return int(match.group(1)) if match else None
+
+
+@pytest.fixture
+def role_runner(collections_path, tmp_path):
+    return Runner(sys.executable, collections_path, tmp_path)
+
+
+def run_role(runner, role_vars, check=False):
+    """Apply the role with ROLE_VARS; returns (failed task result or None, unit dir listing)."""
+    unit_dir = runner.tmp_path / "units"
+    unit_dir.mkdir(exist_ok=True)
+    play = [{"hosts": "all", "gather_facts": False,
+             "vars": dict(role_vars, __mptcp_socket_unit_dir=str(unit_dir)),
+             "roles": ["mptcp.linux.mptcp_socket"]}]
+    path = runner.tmp_path / "role.yml"
+    path.write_text(yaml.safe_dump(play))
+    argv = [os.path.join(VENV_BIN, "ansible-playbook"), "-i", str(runner.write_inventory()), str(path)]
+    if check:
+        argv.append("--check")
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False,
+                          env=runner.env(ANSIBLE_STDOUT_CALLBACK="ansible.posix.json"))
+    report = json.loads(proc.stdout)
+    failed = [t["hosts"]["target"] for t in report["plays"][0]["tasks"] if t["hosts"].get("target", {}).get("failed")]
+    listing = sorted(os.path.relpath(os.path.join(d, f), str(unit_dir))
+                     for d, _, files in os.walk(str(unit_dir)) for f in files)
+    return (failed[0] if failed else None), listing
+
+
+ECHO = {"name": "echo", "listen": ["7000"], "accept": True, "exec_start": ["/usr/bin/cat"]}
+
+BAD = [
+    ({"mptcp_socket_units": [dict(ECHO, exec_start="/usr/bin/cat\nExecStartPre=/bin/rm -rf /")]},
+     ["mptcp_socket_units[0].exec_start", "newline"]),
+    ({"mptcp_socket_units": [dict(ECHO, description="echo; rm")]},
+     ["mptcp_socket_units[0].description", "';'"]),
+    ({"mptcp_socket_units": [dict(ECHO, listen=["7000", "[::]:7001}"])]},
+     ["mptcp_socket_units[0].listen[1]", "'}'"]),
+    ({"mptcp_socket_units": [dict(ECHO, listen=["70000", "10.0.0.256:80", "::1:80", "localhost:80"])]},
+     ["mptcp_socket_units[0].listen[0]: '70000' is not", "listen[1]: '10.0.0.256:80'", "listen[2]: '::1:80'",
+      "listen[3]: 'localhost:80'"]),
+    ({"mptcp_socket_units": [dict(ECHO, name="../../etc/evil")]},
+     ["mptcp_socket_units[0].name", "is not a unit name"]),
+    ({"mptcp_socket_units": [ECHO, dict(ECHO, listen=["7001"])]},
+     ["mptcp_socket_units[1].name: 'echo' is listed twice"]),
+    ({"mptcp_socket_units": [{"name": "web", "listen": ["80"]}]},
+     ["mptcp_socket_units[0].exec_start: required"]),
+    ({"mptcp_socket_units": [dict(ECHO, user="root\nUser=nobody")]},
+     ["mptcp_socket_units[0].user"]),
+    ({"mptcp_socket_dropins": [{"name": "ssh socket"}]},
+     ["mptcp_socket_dropins[0].name", "is not a socket unit name"]),
+    ({"mptcp_socket_dropins": [{"name": "ssh", "state": "gone"}]},
+     ["mptcp_socket_dropins", "state", "gone"]),
+    ({"mptcp_socket_units": [dict(ECHO, accept="maybe")]},
+     ["accept", "maybe"]),
+]
+
+
+@pytest.mark.parametrize("check", [True, False], ids=["check", "real"])
+@pytest.mark.parametrize("role_vars,expected", BAD, ids=["newline", "semicolon", "brace", "listen-syntax", "name",
+                                                         "duplicate", "no-exec", "user", "dropin-name",
+                                                         "dropin-state", "accept-type"])
+def test_bad_input_is_refused_before_writing(role_runner, role_vars, expected, check):
+    failed, written = run_role(role_runner, role_vars, check=check)
+    assert failed is not None, "the role accepted %r" % role_vars
+    for text in expected:
+        assert text in failed["msg"], failed["msg"]
+    assert written == []
+
+
+@pytest.mark.skipif((systemd_version() or 999) >= 257, reason="this machine's systemd accepts SocketProtocol=mptcp")
+@pytest.mark.parametrize("role_vars", [{"mptcp_socket_units": [ECHO]}, {"mptcp_socket_dropins": [{"name": "ssh"}]}],
+                         ids=["units", "dropins"])
+def test_old_systemd_fails_naming_version_and_alternatives(role_runner, role_vars):
+    failed, written = run_role(role_runner, role_vars)
+    assert failed is not None
+    assert "this host runs systemd %d" % systemd_version() in failed["msg"], failed["msg"]
+    assert "257" in failed["msg"] and "mptcp.linux.mptcpize" in failed["msg"] and "IPPROTO_MPTCP" in failed["msg"]
+    assert written == []
+
+
+def test_nothing_to_do_needs_no_systemd(role_runner):
+    """Empty lists and absent-only input do not fail on an old systemd."""
+    failed, written = run_role(role_runner, {"mptcp_socket_units": []}, check=True)
+    assert failed is None, failed
+    assert written == []
+
+
+def render(runner, items):
+    """Render (template, item, dest name) through ansible.builtin.template; returns {name: text}."""
+    out = runner.tmp_path / "rendered"
+    out.mkdir(exist_ok=True)
+    tasks = [{"name": "render %s" % name,
+              "ansible.builtin.template": {"src": os.path.join(TEMPLATES, template), "dest": str(out / name),
+                                           "mode": "0644"},
+              "loop": [item]}
+             for template, item, name in items]
+    path = runner.tmp_path / "render.yml"
+    path.write_text(yaml.safe_dump([{"hosts": "all", "gather_facts": False, "tasks": tasks}]))
+    proc = subprocess.run([os.path.join(VENV_BIN, "ansible-playbook"), "-i", str(runner.write_inventory()), str(path)],
+                          capture_output=True, text=True, check=False, env=runner.env())
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return dict((name, (out / name).read_text()) for _, _, name in items), str(out)
+
+
+UNIT = {"name": "echo", "listen": ["7000", "0.0.0.0:7001", "[::1]:7002"], "accept": True,
+        "exec_start": ["/usr/bin/cat"], "user": None, "description": None}
+ARGS = {"name": "say", "listen": ["7100"], "accept": False, "user": "nobody", "description": "Say 100% hello",
+        "exec_start": ["/usr/bin/printf", "%s $HOME", 'a "quoted" \\ word', ""]}
+HEADER = "#\n# Ansible managed\n#\n"
+
+
+def test_templates_render_the_expected_units(role_runner):
+    rendered, _ = render(role_runner, [
+        ("unit.socket.j2", UNIT, "echo.socket"),
+        ("unit.service.j2", UNIT, "echo@.service"),
+        ("unit.socket.j2", ARGS, "say.socket"),
+        ("unit.service.j2", ARGS, "say.service"),
+        ("unit.service.j2", dict(ARGS, exec_start="/usr/bin/python3 -m http.server"), "str.service"),
+        ("50-mptcp.conf.j2", {"name": "ssh"}, "50-mptcp.conf"),
+    ])
+    assert rendered["echo.socket"] == HEADER + (
+        "[Unit]\nDescription=echo over MPTCP\n\n"
+        "[Socket]\nListenStream=7000\nListenStream=0.0.0.0:7001\nListenStream=[::1]:7002\n"
+        "SocketProtocol=mptcp\nAccept=yes\n\n"
+        "[Install]\nWantedBy=sockets.target\n")
+    assert rendered["echo@.service"] == HEADER + (
+        "[Unit]\nDescription=echo over MPTCP\nRequires=echo.socket\nAfter=echo.socket\n\n"
+        "[Service]\nExecStart=/usr/bin/cat\nStandardInput=socket\nStandardOutput=socket\n")
+    assert "Accept" not in rendered["say.socket"]
+    assert "Description=Say 100%% hello\n" in rendered["say.socket"]
+    assert rendered["say.service"] == HEADER + (
+        "[Unit]\nDescription=Say 100%% hello\nRequires=say.socket\nAfter=say.socket\n\n"
+        "[Service]\nExecStart=/usr/bin/printf \"%%s $$HOME\" \"a \\\"quoted\\\" \\\\ word\" \"\"\nUser=nobody\n")
+    assert "\nExecStart=/usr/bin/python3 -m http.server\n" in rendered["str.service"]
+    assert rendered["50-mptcp.conf"] == HEADER + (
+        "# Switches this socket to MPTCP (mptcp.linux.mptcp_socket; systemd 257 and later).\n"
+        "[Socket]\nSocketProtocol=mptcp\n")
+
+
+@pytest.mark.skipif(systemd_version() is None, reason="no systemd-analyze here")
+def test_systemd_analyze_accepts_the_rendered_units(role_runner):
+    _, out = render(role_runner, [
+        ("unit.socket.j2", UNIT, "echo.socket"),
+        ("unit.service.j2", UNIT, "echo@.service"),
+        ("unit.socket.j2", ARGS, "say.socket"),
+        ("unit.service.j2", ARGS, "say.service"),
+    ])
+    files = [os.path.join(out, name) for name in ("echo.socket", "echo@.service", "say.socket", "say.service")]
+    proc = subprocess.run(["systemd-analyze", "verify", "--man=no"] + files, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    # The role refuses a staged unit with a line systemd loads "ignoring" it.
+    ignored = [line for line in proc.stderr.splitlines() if out in line and "ignoring" in line]
+    if systemd_version() >= 257:
+        assert ignored == []
+    else:
+        # Older systemd ignores the protocol, and only that.
+        assert ignored and all("Failed to parse socket protocol" in line for line in ignored), ignored
+
+    # The same check catches a command that does not exist.
+    with open(files[3]) as handle:
+        broken = handle.read().replace("/usr/bin/printf", "/usr/bin/no-such-printf")
+    with open(files[3], "w") as handle:
+        handle.write(broken)
+    proc = subprocess.run(["systemd-analyze", "verify", "--man=no"] + files, capture_output=True, text=True, check=False)
+    assert proc.returncode != 0 and "no-such-printf" in proc.stderr, proc.stderr
