@@ -1,0 +1,76 @@
+# -*- coding: utf-8 -*-
+# Copyright: mptcp.linux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The mptcp_socket role's interface: meta/argument_specs.yml and defaults
+agree, handlers listen on private topics, and the listen and name patterns
+accept what systemd's ListenStream= takes and refuse the rest."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import re
+
+import jinja2
+import pytest
+import yaml
+
+ROLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir, os.pardir, "roles",
+                    "mptcp_socket")
+
+
+def load(*parts):
+    with open(os.path.join(ROLE, *parts)) as handle:
+        return yaml.safe_load(handle)
+
+
+def options():
+    return load("meta", "argument_specs.yml")["argument_specs"]["main"]["options"]
+
+
+def role_var(name):
+    """A role variable, with the role variables it is built from filled in."""
+    variables = load("vars", "main.yml")
+    return jinja2.Template(variables[name]).render(**variables)
+
+
+def test_every_option_is_documented_typed_and_defaulted():
+    for name, spec in options().items():
+        assert name.startswith("mptcp_socket_"), name
+        assert spec.get("type") in ("bool", "list", "int"), name
+        assert spec.get("description"), name
+        assert "default" in spec, name
+
+
+def test_defaults_are_the_argument_specs_defaults():
+    public = dict((k, v) for k, v in load("defaults", "main.yml").items() if not k.startswith("__"))
+    assert public == dict((name, spec["default"]) for name, spec in options().items())
+
+
+def test_handlers_listen_on_private_topics():
+    for handler in load("handlers", "main.yml"):
+        assert handler["listen"].startswith("__mptcp_socket_"), handler
+
+
+@pytest.mark.parametrize("address,valid", [
+    ("22", True), ("65535", True), ("1", True), ("0.0.0.0:8080", True), ("192.0.2.1:80", True),
+    ("255.255.255.255:1", True), ("[::]:8080", True), ("[2001:db8::1]:443", True), ("[::ffff:192.0.2.1]:80", True),
+    ("0", False), ("65536", False), ("08080", False), ("256.0.0.1:80", False), ("192.0.2.1", False),
+    ("::1:80", False), ("[::1]", False), ("[zz::1]:80", False), ("localhost:80", False), ("*:80", False),
+    ("80 ", False), ("/run/x.sock", False), ("", False),
+])
+def test_listen_pattern(address, valid):
+    assert bool(re.match(role_var("__mptcp_socket_listen_re").strip(), address)) is valid
+
+
+@pytest.mark.parametrize("name,valid", [
+    ("echo", True), ("my-service_2.x", True), ("a:b", True),
+    ("a@b", False), ("a b", False), ("../x", False), ("-x", False), ("", False),
+])
+def test_unit_name_pattern(name, valid):
+    assert bool(re.match(load("vars", "main.yml")["__mptcp_socket_name_re"], name)) is valid
+
+
+def test_minimum_systemd_is_the_first_with_mptcp_sockets():
+    assert load("vars", "main.yml")["__mptcp_socket_min_systemd"] == 257
