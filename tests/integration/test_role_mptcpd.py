@@ -89,7 +89,7 @@ class Host(object):
         self.inventory = self.runner.write_inventory(str(wrapper))
 
     def apply(self, role_vars, check=False):
-        """Run the role; returns {task name: result} and the failed result, if any."""
+        """Run the role; returns each task's result, in order, and the failed one, if any."""
         play = self.tmp_path / "play.yml"
         play.write_text(yaml.safe_dump([{
             "hosts": "all", "gather_facts": False,
@@ -104,14 +104,14 @@ class Host(object):
             report = json.loads(proc.stdout)
         except ValueError:
             raise AssertionError("ansible-playbook output is not JSON:\n%s\n%s" % (proc.stdout, proc.stderr))
-        results = [(t["task"]["name"], t["hosts"]["target"]) for t in report["plays"][0]["tasks"]]
-        failed = [r for _, r in results if r.get("failed")]
+        results = [dict(t["hosts"]["target"], task=t["task"]["name"]) for t in report["plays"][0]["tasks"]]
+        failed = [r for r in results if r.get("failed")]
         return results, (failed[0] if failed else None)
 
     def converge(self, role_vars, check=False):
         results, failed = self.apply(role_vars, check)
         assert failed is None, failed
-        return any(r.get("changed") for _, r in results)
+        return any(r.get("changed") for r in results)
 
     def config(self):
         path = self.etc_mptcpd / "mptcpd.conf"
@@ -226,7 +226,7 @@ def test_bad_input_is_refused_before_anything_changes(host, role_vars, message):
     results, failed = host.apply(role_vars)
     assert failed is not None, results
     assert message in failed["msg"], failed["msg"]
-    assert not any(r.get("changed") for _, r in results), results
+    assert not any(r.get("changed") for r in results), results
     assert host.state() == before
 
 
