@@ -1,0 +1,266 @@
+# -*- coding: utf-8 -*-
+# Copyright: mptcp.linux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The mptcp role applied to a throw-away network namespace, as a host.
+
+The role runs through ansible-playbook against a host whose interpreter lives
+in the namespace, with `mptcp_persist: false` and `mptcp_install_packages:
+false`, so it changes the namespace's kernel state only. `ip`, `ip -j rule`,
+`ip -j route` and /proc are the oracle. The boot-time restore files are
+rendered in check mode (their content comes back in the diff) and replayed
+with `ip -batch` into a second, fresh namespace, which must end up with the
+same limits and endpoints. systemd itself (the unit, a reboot) is proven by
+the `host` Molecule scenario.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import subprocess
+
+import pytest
+import yaml
+
+from conftest import INTERPRETERS, VENV_BIN, Netns, ip, shell_wrapper
+
+OFFLINE = {"mptcp_persist": False, "mptcp_install_packages": False}
+BASE = dict(OFFLINE, mptcp_endpoint_interfaces=["lan0", "lan1"], mptcp_limits_subflows=4,
+            mptcp_limits_add_addr_accepted=3, mptcp_sysctls={"add_addr_timeout": 60})
+
+
+class RoleRun(object):
+    """One ansible-playbook run of the role: stats and per-task results."""
+
+    def __init__(self, report, proc):
+        self.report, self.proc = report, proc
+        self.stats = report["stats"]["target"]
+        self.tasks = [(t["task"]["name"], t["hosts"]["target"]) for t in report["plays"][0]["tasks"] if "target" in t["hosts"]]
+
+    @property
+    def failed(self):
+        return self.stats["failures"] > 0
+
+    @property
+    def changed(self):
+        return self.stats["changed"]
+
+    def failure(self):
+        """The message of the failed task."""
+        for dummy, result in self.tasks:
+            if result.get("failed"):
+                return result.get("msg", "")
+        return None
+
+    def result(self, name):
+        found = [r for n, r in self.tasks if n.split(" : ", 1)[-1] == name]
+        assert found, "no task %r in %s" % (name, [n for n, dummy in self.tasks])
+        return found[-1]
+
+
+class Host(object):
+    def __init__(self, python, collections_path, tmp_path, netns):
+        self.netns = netns
+        self.collections_path = collections_path
+        self.tmp_path = tmp_path
+        self.wrapper = shell_wrapper(tmp_path / "python-in-ns", "ip", "netns", "exec", netns.name, python)
+
+    def apply(self, role_vars, check=False):
+        play = [{"hosts": "all", "gather_facts": False,
+                 "roles": [{"role": "mptcp.linux.mptcp", "vars": role_vars}]}]
+        path = self.tmp_path / "play.yml"
+        path.write_text(yaml.safe_dump(play))
+        inventory = self.tmp_path / "inventory.yml"
+        inventory.write_text(yaml.safe_dump({"all": {"hosts": {"target": {
+            "ansible_connection": "local", "ansible_python_interpreter": self.wrapper}}}}))
+        argv = [os.path.join(VENV_BIN, "ansible-playbook"), "-i", str(inventory), str(path), "--diff"]
+        if check:
+            argv.append("--check")
+        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=self.collections_path, ANSIBLE_NOCOLOR="1",
+                   ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_LOCALHOST_WARNING="false")
+        proc = subprocess.run(argv, capture_output=True, text=True, check=False, env=env)
+        try:
+            report = json.loads(proc.stdout)
+        except ValueError:
+            raise AssertionError("ansible-playbook output is not JSON:\n%s\n%s" % (proc.stdout, proc.stderr))
+        return RoleRun(report, proc)
+
+    def proc(self, path):
+        return subprocess.run(["ip", "netns", "exec", self.netns.name, "cat", path],
+                              check=True, capture_output=True, text=True).stdout.strip()
+
+    def rules(self, family):
+        return json.loads(self.netns.ip("-j", "-%d" % family, "rule", "show"))
+
+    def table(self, family, table):
+        out = subprocess.run(["ip", "-n", self.netns.name, "-j", "-%d" % family, "route", "show", "table", str(table)],
+                             capture_output=True, text=True, check=False).stdout
+        return json.loads(out) if out.strip() else []
+
+
+@pytest.fixture
+def host(collections_path, tmp_path, netns):
+    return Host(INTERPRETERS[0].values[0], collections_path, tmp_path, netns)
+
+
+@pytest.fixture(params=INTERPRETERS)
+def host_each_python(request, collections_path, tmp_path, netns):
+    return Host(request.param, collections_path, tmp_path, netns)
+
+
+def test_check_mode_apply_twice(host_each_python):
+    host = host_each_python
+    before = host.netns.state()
+
+    dry = host.apply(BASE, check=True)
+    assert not dry.failed, dry.failure()
+    assert dry.changed > 0
+    assert host.netns.state() == before, "check mode changed the namespace"
+
+    first = host.apply(BASE)
+    assert not first.failed, first.failure()
+    assert first.changed > 0
+    state = host.netns.state()
+    assert state["limits"] == {"subflows": 4, "add_addr_accepted": 3}
+    assert state["sysctl"]["enabled"] == "1" and state["sysctl"]["add_addr_timeout"] == "60"
+    assert sorted((e["address"], e["dev"], e["flags"]) for e in state["endpoints"]) == [
+        ("192.0.2.10", "lan0", ["subflow"]), ("198.51.100.11", "lan1", ["subflow"]),
+        ("2001:db8:1::10", "lan1", ["subflow"]), ("2001:db8::10", "lan0", ["subflow"]),
+    ]
+
+    second = host.apply(BASE)
+    assert not second.failed, second.failure()
+    assert second.changed == 0, [n for n, r in second.tasks if r.get("changed")]
+    assert host.netns.state() == state
+
+    again = host.apply(BASE, check=True)
+    assert again.changed == 0, [n for n, r in again.tasks if r.get("changed")]
+
+
+def test_overridden_removes_foreign_endpoints(host):
+    host.netns.ip("mptcp", "endpoint", "add", "203.0.113.9", "signal")
+    run = host.apply(dict(OFFLINE, mptcp_endpoint_interfaces=["lan1"], mptcp_endpoint_family="ipv4",
+                          mptcp_endpoint_flags=["signal"]))
+    assert not run.failed, run.failure()
+    assert [(e["address"], e["flags"]) for e in host.netns.endpoints()] == [("198.51.100.11", ["signal"])]
+
+
+@pytest.mark.parametrize("role_vars, message", [
+    ({"mptcp_limits_subflows": "many"}, "mptcp_limits_subflows"),
+    ({"mptcp_endpoint_manager": "systemd-networkd"}, "mptcp_endpoint_manager"),
+    ({"mptcp_endpoints_state": "deleted"}, "mptcp_endpoints_state"),
+    ({"mptcp_endpoint_flags": ["signal", "turbo"]}, "mptcp_endpoint_flags"),
+    ({"mptcp_endpoints": [{"address": "192.0.2.10", "flags": ["subflow"], "weight": 3}]}, "weight"),
+    ({"mptcp_rp_filter_loosen": "perhaps"}, "mptcp_rp_filter_loosen"),
+], ids=["int", "manager-choice", "state-choice", "flag-choice", "endpoint-key", "bool"])
+def test_argument_specs_refuse(host, role_vars, message):
+    before = host.netns.state()
+    run = host.apply(dict(OFFLINE, **role_vars))
+    assert run.failed
+    assert message in run.failure()
+    assert "argument" in run.failure().lower() or "validation" in run.failure().lower()
+    assert host.netns.state() == before
+
+
+@pytest.mark.parametrize("role_vars, message", [
+    # caught by the role's own checks
+    ({"mptcp_endpoint_interfaces": ["lan0;reboot"]}, "mptcp_endpoint_interfaces[0]"),
+    ({"mptcp_endpoint_interfaces": ["a/b"]}, "interface name a/b"),
+    ({"mptcp_sysctls": {"enabled": False}}, "mptcp_sysctls: unknown knob enabled"),
+    ({"mptcp_limits_add_addr_accepted": 9}, "mptcp_limits_add_addr_accepted must be 0 to 8"),
+    ({"mptcp_endpoint_manager": "mptcpd", "mptcp_policy_routing": True}, "mptcp_policy_routing needs"),
+    # caught by the modules' dry run, after the limits would have changed
+    ({"mptcp_endpoints": [{"address": "192.0.2.10", "id": 300, "flags": ["signal"]}]}, "id"),
+    ({"mptcp_endpoints": [{"address": "192.0.2.10", "flags": ["signal", "fullmesh"]}]}, "fullmesh"),
+    ({"mptcp_endpoint_interfaces": ["nosuch0"]}, "nosuch0"),
+    ({"mptcp_scheduler": "nosuch"}, "nosuch"),
+], ids=["unsafe-interface", "interface-name", "sysctl-key", "limit-range", "routing-manager",
+        "endpoint-id", "flag-clash", "missing-interface", "scheduler"])
+def test_bad_input_changes_nothing(host, role_vars, message):
+    """Limits and sysctls are asked to change too: a failure after they were
+    applied would show in the snapshot."""
+    before = host.netns.state()
+    run = host.apply(dict(dict(OFFLINE, mptcp_limits_subflows=5, mptcp_limits_add_addr_accepted=5), **role_vars))
+    assert run.failed
+    assert message in run.failure(), run.failure()
+    assert host.netns.state() == before
+
+
+def test_rp_filter_and_policy_routing(host):
+    ns = host.netns
+    subprocess.run(["ip", "netns", "exec", ns.name, "sysctl", "-qw", "net.ipv4.conf.all.rp_filter=1",
+                    "net.ipv4.conf.lan0.rp_filter=1", "net.ipv4.conf.lan1.rp_filter=0"], check=True)
+    ns.ip("route", "add", "default", "via", "192.0.2.1")
+    role_vars = dict(OFFLINE, mptcp_endpoint_interfaces=["lan0", "lan1"], mptcp_endpoint_family="ipv4",
+                     mptcp_rp_filter_loosen=True, mptcp_policy_routing=True)
+
+    run = host.apply(role_vars)
+    assert not run.failed, run.failure()
+    # Strict before (lan0 itself, lan1 through conf/all), loose after;
+    # conf/all is left alone.
+    assert host.proc("/proc/sys/net/ipv4/conf/lan0/rp_filter") == "2"
+    assert host.proc("/proc/sys/net/ipv4/conf/lan1/rp_filter") == "2"
+    assert host.proc("/proc/sys/net/ipv4/conf/all/rp_filter") == "1"
+
+    ids = dict((e["address"], e["id"]) for e in ns.endpoints())
+    ours = sorted((r["src"], int(r["table"])) for r in host.rules(4) if r["priority"] == 1000)
+    assert ours == sorted([("192.0.2.10", 100 + ids["192.0.2.10"]), ("198.51.100.11", 100 + ids["198.51.100.11"])])
+    lan0 = host.table(4, 100 + ids["192.0.2.10"])
+    assert sorted((r["dst"], r.get("gateway"), r["dev"]) for r in lan0) == [
+        ("192.0.2.0/24", None, "lan0"), ("default", "192.0.2.1", "lan0")]
+    lan1 = host.table(4, 100 + ids["198.51.100.11"])
+    assert [(r["dst"], r.get("gateway"), r["dev"], r.get("prefsrc")) for r in lan1] == [
+        ("198.51.100.0/24", None, "lan1", "198.51.100.11")]
+    rules = (host.rules(4), host.rules(6), lan0, lan1)
+
+    second = host.apply(role_vars)
+    assert second.changed == 0, [n for n, r in second.tasks if r.get("changed")]
+    assert (host.rules(4), host.rules(6), host.table(4, 100 + ids["192.0.2.10"]),
+            host.table(4, 100 + ids["198.51.100.11"])) == rules
+
+    # lan1 leaves the configuration: its endpoint, rule and (unused) table go.
+    third = host.apply(dict(role_vars, mptcp_endpoint_interfaces=["lan0"]))
+    assert not third.failed, third.failure()
+    assert [r["src"] for r in host.rules(4) if r["priority"] == 1000] == ["192.0.2.10"]
+
+
+def test_restore_files_replay_the_state(host, tmp_path):
+    """Apply, render the restore files in check mode, replay them with
+    `ip -batch` into a fresh namespace: same limits and endpoints."""
+    role_vars = dict(BASE, mptcp_endpoints=[{"address": "203.0.113.7", "id": 42, "flags": ["signal"]}])
+    run = host.apply(role_vars)
+    assert not run.failed, run.failure()
+    applied = host.netns.state()
+
+    rendered = host.apply(dict(role_vars, mptcp_persist=True, mptcp_restore_dir=str(tmp_path / "etc-mptcp")), check=True)
+    assert not rendered.failed, rendered.failure()
+    files = {}
+    for result in rendered.result("Write the restore files")["results"]:
+        for diff in result.get("diff", []):
+            if "after" in diff:
+                files[result["item"]] = diff["after"]
+    unit = [d for d in rendered.result("Install the restore unit")["diff"] if "after" in d][0]
+    assert rendered.result("Install the restore unit")["invocation"]["module_args"]["dest"] == \
+        "/etc/systemd/system/mptcp-restore.service"
+    assert "After=network-online.target" in unit["after"]
+    assert "After=sys-subsystem-net-devices-lan0.device" in unit["after"]
+    assert "ExecStart=ip -batch %s/mptcp.batch" % (tmp_path / "etc-mptcp") in unit["after"]
+    assert not os.path.exists(str(tmp_path / "etc-mptcp")), "check mode wrote the restore files"
+
+    lines = [line for line in files["mptcp.batch"].splitlines() if line and not line.startswith("#")]
+    assert lines[:2] == ["mptcp endpoint flush", "mptcp limits set subflows 4 add_addr_accepted 3"]
+    assert "mptcp endpoint add 203.0.113.7 id 42 signal" in lines
+    assert len(lines) == 2 + len(applied["endpoints"])
+    assert [line for line in files["routing-ipv4.batch"].splitlines() if not line.startswith("#")] == []
+
+    fresh = Netns()
+    try:
+        batch = tmp_path / "mptcp.batch"
+        batch.write_text(files["mptcp.batch"])
+        ip("-n", fresh.name, "-batch", str(batch))
+        assert fresh.limits() == applied["limits"]
+        assert fresh.endpoints() == applied["endpoints"]
+    finally:
+        fresh.delete()
