@@ -12,13 +12,14 @@ Molecule scenarios nginx and nginx-fallback.
 
 from __future__ import absolute_import, division, print_function
 
+import glob
 import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 
@@ -237,12 +238,15 @@ def test_bad_input_is_refused_before_anything_is_written(role, nginx):
 def test_fallback_fail_names_the_version_and_writes_nothing(role, nginx):
     version = subprocess.run(["nginx", "-v"], capture_output=True, text=True, check=True).stderr.split("/")[-1].strip()
     before = nginx.files()
+    scratch_before = set(glob.glob(os.path.join(tempfile.gettempdir(), "mptcp-nginx-probe.*")))
     outcome = role.run([{"mptcp_nginx_fallback": "fail", "mptcp_nginx_servers": [web()]}], nginx=nginx)[0]
     assert outcome["failed"] is True
     for word in ("nginx/%s" % version, "multipath", 'invalid parameter "multipath"', 'invalid parameter "mptcp"',
                  "mptcp_nginx_fallback"):
         assert word in outcome["msg"], (word, outcome["msg"])
     assert nginx.files() == before
+    assert set(glob.glob(os.path.join(tempfile.gettempdir(), "mptcp-nginx-probe.*"))) == scratch_before, \
+        "the probe left its scratch directory behind"
 
 
 EXPECTED_WEB = """\
