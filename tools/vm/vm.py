@@ -1,0 +1,420 @@
+"""QEMU guests for the Molecule scenarios of mptcp.linux (Python 3 stdlib).
+
+Commands (run with the .venv's or the system's python3):
+
+  create   --scenario S --platforms JSON   build/reuse the images, boot one VM
+           per platform, wait until root can log in over SSH, print the
+           instance config (JSON list) that Molecule's delegated driver reads
+  destroy  --scenario S                    stop the scenario's VMs, drop overlays
+  link     --scenario S LINK up|down [--instance I]   carrier of a link (QMP
+           set_link on the NIC of each VM on it, or of instance I only)
+  ssh      --scenario S INSTANCE [COMMAND...]   log in to a running guest
+  kill-strays [--scenario S]               stop every QEMU this tool started
+           (of scenario S only)
+
+A platform is {"name": ..., "suite": "bookworm|trixie|forky",
+"links": [link names], "memory": MiB, "cpus": N}. NIC eth0 of a guest is the
+management NIC (QEMU user networking, SSH forwarded from 127.0.0.1:<port>);
+eth1, eth2, ... are its links in the order listed. Two platforms listing the
+same link name are joined point to point by a pair of unix datagram sockets
+(`-netdev dgram`), so VMs can start in any order and no host port is used.
+
+Runtime files live in $MPTCP_CACHE/run/<scenario>/ (default
+~/.cache/mptcp-linux): qcow2 overlays on the cached images, pidfiles, QMP and
+link sockets, and each guest's serial console log (<instance>.serial.log),
+which destroy keeps for troubleshooting.
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+CACHE = os.path.expanduser(os.environ.get('MPTCP_CACHE', '~/.cache/mptcp-linux'))
+RUN = os.path.join(CACHE, 'run')
+HERE = os.path.dirname(os.path.abspath(__file__))
+QEMU = 'qemu-system-x86_64'
+# Every QEMU started here is named mptcp-vm/<scenario>/<instance>: that is
+# how kill-strays recognises them (and only them) among the host's processes.
+NAME_PREFIX = 'mptcp-vm/'
+NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,30}$')
+SUITES = ('bookworm', 'trixie', 'forky')
+SSH_TIMEOUT = int(os.environ.get('MPTCP_VM_SSH_TIMEOUT', '600'))
+
+
+class VMError(Exception):
+    """A failure with a message for the person running the scenario."""
+
+
+def log(msg):
+    print('vm: ' + msg, file=sys.stderr, flush=True)
+
+
+def scenario_dir(scenario):
+    if not NAME_RE.match(scenario):
+        raise VMError('scenario name %r: letters, digits, _ . - only' % scenario)
+    return os.path.join(RUN, scenario)
+
+
+def check_platforms(platforms):
+    """Validate the platforms; return {link: [instance, ...]}."""
+    if not isinstance(platforms, list) or not platforms:
+        raise VMError('platforms: a non-empty list is required')
+    members = {}
+    seen = set()
+    for index, platform in enumerate(platforms):
+        where = 'platforms[%d]' % index
+        if not isinstance(platform, dict):
+            raise VMError('%s: a mapping is required' % where)
+        name = platform.get('name')
+        if not isinstance(name, str) or not NAME_RE.match(name):
+            raise VMError('%s.name %r: 1-31 letters, digits, _ . - required' % (where, name))
+        if name in seen:
+            raise VMError('%s.name %r: used twice' % (where, name))
+        seen.add(name)
+        if platform.get('suite') not in SUITES:
+            raise VMError('%s.suite %r: one of %s required' % (where, platform.get('suite'), ', '.join(SUITES)))
+        links = platform.get('links', [])
+        if not isinstance(links, list) or len(set(links)) != len(links):
+            raise VMError('%s.links: a list of distinct link names is required' % where)
+        for link in links:
+            if not isinstance(link, str) or not NAME_RE.match(link):
+                raise VMError('%s.links: %r: 1-31 letters, digits, _ . - required' % (where, link))
+            members.setdefault(link, []).append(name)
+        for key in ('memory', 'cpus'):
+            if key in platform and (not isinstance(platform[key], int) or platform[key] < 1):
+                raise VMError('%s.%s: a positive integer is required' % (where, key))
+    for link, names in members.items():
+        if len(names) > 2:
+            raise VMError('link %r joins %s: a link is point to point (two platforms at most)' % (link, ', '.join(names)))
+    return members
+
+
+def build_image(suite):
+    """Return the image directory of SUITE, building it when its inputs changed."""
+    started = time.monotonic()
+    result = subprocess.run([os.path.join(HERE, 'build-image'), suite], check=False,
+                            stdout=subprocess.PIPE, universal_newlines=True)
+    if result.returncode != 0:
+        raise VMError('building the %s image failed (see the messages above)' % suite)
+    took = time.monotonic() - started
+    if took > 5:
+        log('%s image ready in %.0f s' % (suite, took))
+    return result.stdout.strip().splitlines()[-1]
+
+
+def kvm_works(kernel):
+    """Whether KVM really runs a guest here: boot KERNEL until it panics (no root).
+
+    /dev/kvm may exist and still fail ("KVM internal error ... emulation
+    failure"), so opening the device proves nothing. The answer is cached per
+    host boot. MPTCP_VM_ACCEL=kvm|tcg skips the probe.
+    """
+    forced = os.environ.get('MPTCP_VM_ACCEL')
+    if forced in ('kvm', 'tcg'):
+        return forced == 'kvm'
+    if not os.access('/dev/kvm', os.R_OK | os.W_OK):
+        return False
+    with open('/proc/sys/kernel/random/boot_id') as handle:
+        boot_id = handle.read().strip()
+    cached = os.path.join(CACHE, 'kvm-probe.' + boot_id)
+    if os.path.exists(cached):
+        with open(cached) as handle:
+            return handle.read().strip() == 'kvm'
+    argv = [QEMU, '-accel', 'kvm', '-cpu', 'host', '-m', '256', '-nodefaults', '-display', 'none',
+            '-serial', 'stdio', '-no-reboot', '-kernel', kernel,
+            '-append', 'console=ttyS0 panic=-1 loglevel=3']
+    try:
+        result = subprocess.run(argv, check=False, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                universal_newlines=True, errors='replace', timeout=20)
+        works = 'Kernel panic' in result.stdout and 'KVM internal error' not in result.stdout
+    except subprocess.TimeoutExpired:
+        works = False
+    os.makedirs(CACHE, exist_ok=True)
+    for old in os.listdir(CACHE):
+        if old.startswith('kvm-probe.'):
+            os.remove(os.path.join(CACHE, old))
+    with open(cached, 'w') as handle:
+        handle.write('kvm\n' if works else 'tcg\n')
+    log('KVM probe: %s' % ('KVM works' if works else 'KVM unusable here, using TCG'))
+    return works
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def mac_address(*names):
+    digest = hashlib.sha256('/'.join(names).encode()).digest()
+    return '52:54:%02x:%02x:%02x:%02x' % tuple(digest[:4])
+
+
+def qemu_argv(scenario, rundir, platform, image, port, members, kvm):
+    name = platform['name']
+    files = os.path.join(rundir, name)
+    argv = [
+        QEMU, '-name', NAME_PREFIX + scenario + '/' + name,
+        '-machine', 'q35', '-m', str(platform.get('memory', 1024)),
+        '-smp', str(platform.get('cpus', 2)),
+        '-nodefaults', '-display', 'none', '-daemonize', '-pidfile', files + '.pid',
+        '-serial', 'file:' + files + '.serial.log',
+        '-qmp', 'unix:%s.qmp,server=on,wait=off' % files,
+        '-kernel', os.path.join(image, 'vmlinuz'), '-initrd', os.path.join(image, 'initrd.img'),
+        '-append', 'root=/dev/vda rw console=ttyS0 net.ifnames=0 mitigations=off systemd.hostname=' + name,
+        '-drive', 'file=%s.qcow2,if=virtio,format=qcow2,cache=unsafe,discard=unmap' % files,
+        '-device', 'virtio-rng-pci',
+        '-netdev', 'user,id=mgmt,net=10.0.2.0/24,hostfwd=tcp:127.0.0.1:%d-:22' % port,
+        '-device', 'virtio-net-pci,netdev=mgmt,mac=%s' % mac_address(scenario, name, 'mgmt'),
+    ]
+    argv += ['-accel', 'kvm', '-cpu', 'host'] if kvm else ['-accel', 'tcg,thread=multi', '-cpu', 'max']
+    for index, link in enumerate(platform.get('links', [])):
+        peers = [other for other in members[link] if other != name]
+        local = os.path.join(rundir, '%s.%s.sock' % (link, name))
+        # A link with one member still gets its NIC; its frames go nowhere.
+        remote = os.path.join(rundir, '%s.%s.sock' % (link, peers[0] if peers else '-'))
+        argv += [
+            '-netdev', 'dgram,id=link%d,local.type=unix,local.path=%s,remote.type=unix,remote.path=%s'
+            % (index, local, remote),
+            '-device', 'virtio-net-pci,netdev=link%d,id=nic-%s,mac=%s' % (index, link, mac_address(scenario, link, name)),
+        ]
+    return argv
+
+
+def ssh_argv(instance, command=()):
+    return ['ssh', '-i', instance['identity_file'], '-p', str(instance['port']),
+            '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', '-o', 'IdentitiesOnly=yes',
+            '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null',
+            '-o', 'LogLevel=ERROR', '%s@%s' % (instance['user'], instance['address'])] + list(command)
+
+
+def read_pid(path):
+    try:
+        with open(path) as handle:
+            return int(handle.read().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def qemu_name(pid):
+    """The -name of QEMU process PID when this tool started it, else None."""
+    try:
+        with open('/proc/%d/cmdline' % pid, 'rb') as handle:
+            argv = handle.read().decode(errors='replace').split('\0')
+    except OSError:
+        return None
+    for index, arg in enumerate(argv[:-1]):
+        if arg == '-name' and argv[index + 1].startswith(NAME_PREFIX):
+            return argv[index + 1]
+    return None
+
+
+def stop(pid, wait=10.0):
+    """SIGTERM, then SIGKILL, a QEMU of ours; no-op for any other process."""
+    if pid is None or qemu_name(pid) is None:
+        return
+    try:
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline and qemu_name(pid) is not None:
+            time.sleep(0.1)
+        if qemu_name(pid) is not None:
+            os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def destroy(scenario):
+    rundir = scenario_dir(scenario)
+    if not os.path.isdir(rundir):
+        return
+    for entry in sorted(os.listdir(rundir)):
+        path = os.path.join(rundir, entry)
+        if entry.endswith('.pid'):
+            stop(read_pid(path))
+    for entry in os.listdir(rundir):
+        # Serial logs stay for troubleshooting until the next create.
+        if not entry.endswith('.serial.log'):
+            os.remove(os.path.join(rundir, entry))
+
+
+def kill_strays(scenario=None):
+    """Stop the QEMUs started by this tool (of SCENARIO only), pidfile or not."""
+    prefix = NAME_PREFIX + (scenario + '/' if scenario else '')
+    for entry in os.listdir('/proc'):
+        name = qemu_name(int(entry)) if entry.isdigit() else None
+        if name is not None and name.startswith(prefix):
+            log('stopping leftover QEMU %s (%s)' % (entry, name))
+            stop(int(entry))
+
+
+def wait_for_ssh(instances, pids, deadline):
+    """Poll until each guest accepts a real root login (not just TCP)."""
+    pending = list(instances)
+    while pending:
+        for instance in list(pending):
+            name = instance['instance']
+            if qemu_name(pids[name]) is None:
+                raise VMError('QEMU of %s exited during boot; see %s' % (name, instance['serial_log']))
+            result = subprocess.run(ssh_argv(instance, ['true']), check=False, stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            if result.returncode == 0:
+                log('%s: SSH up after %.0f s' % (name, time.monotonic() - instance.pop('_started')))
+                pending.remove(instance)
+        if pending and time.monotonic() > deadline:
+            raise VMError('no SSH login to %s within %d s; see %s'
+                          % (', '.join(i['instance'] for i in pending), SSH_TIMEOUT,
+                             ', '.join(i['serial_log'] for i in pending)))
+        if pending:
+            time.sleep(2)
+
+
+def create(scenario, platforms):
+    members = check_platforms(platforms)
+    rundir = scenario_dir(scenario)
+    destroy(scenario)
+    os.makedirs(rundir, exist_ok=True)
+    images = {}
+    for suite in sorted({p['suite'] for p in platforms}):
+        images[suite] = build_image(suite)
+    kvm = kvm_works(os.path.join(images[platforms[0]['suite']], 'vmlinuz'))
+    instances, pids = [], {}
+    try:
+        for platform in platforms:
+            name, image = platform['name'], images[platform['suite']]
+            files = os.path.join(rundir, name)
+            for stale in [files + '.serial.log'] + [os.path.join(rundir, '%s.%s.sock' % (link, name))
+                                                    for link in platform.get('links', [])]:
+                if os.path.exists(stale):
+                    os.remove(stale)
+            subprocess.run(['qemu-img', 'create', '-q', '-f', 'qcow2', '-F', 'qcow2',
+                            '-b', os.path.join(image, 'disk.qcow2'), files + '.qcow2'], check=True)
+            port = free_port()
+            started = time.monotonic()
+            subprocess.run(qemu_argv(scenario, rundir, platform, image, port, members, kvm), check=True)
+            pids[name] = read_pid(files + '.pid')
+            instances.append({
+                'instance': name, 'address': '127.0.0.1', 'port': port, 'user': 'root',
+                'identity_file': os.path.join(image, 'id_ed25519'), 'suite': platform['suite'],
+                'links': {link: 'eth%d' % (index + 1) for index, link in enumerate(platform.get('links', []))},
+                'serial_log': files + '.serial.log', 'qmp': files + '.qmp', '_started': started,
+            })
+        wait_for_ssh(instances, pids, time.monotonic() + SSH_TIMEOUT)
+    except BaseException:
+        destroy(scenario)
+        raise
+    return instances
+
+
+def load_instances(scenario):
+    path = os.path.join(scenario_dir(scenario), 'instances.json')
+    try:
+        with open(path) as handle:
+            return json.load(handle)
+    except OSError:
+        raise VMError('scenario %s has no running VMs (no %s)' % (scenario, path)) from None
+
+
+def instance_of(scenario, name):
+    for instance in load_instances(scenario):
+        if instance['instance'] == name:
+            return instance
+    raise VMError('scenario %s has no instance %r' % (scenario, name))
+
+
+def qmp(path, command, arguments):
+    """Run one QMP command on the monitor socket PATH; return its result."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(10)
+        sock.connect(path)
+        stream = sock.makefile('rw')
+
+        def call(execute, args=None):
+            message = {'execute': execute}
+            if args:
+                message['arguments'] = args
+            stream.write(json.dumps(message) + '\n')
+            stream.flush()
+            while True:
+                reply = json.loads(stream.readline())
+                if 'error' in reply:
+                    raise VMError('QMP %s: %s' % (execute, reply['error'].get('desc')))
+                if 'return' in reply:
+                    return reply['return']
+
+        json.loads(stream.readline())  # the greeting
+        call('qmp_capabilities')
+        return call(command, arguments)
+
+
+def set_link(scenario, link, state, only=None):
+    path = os.path.join(scenario_dir(scenario), 'instances.json')
+    names = [i['instance'] for i in load_instances(scenario) if link in i['links']]
+    if not names:
+        raise VMError('no VM of scenario %s is on link %r (see %s)' % (scenario, link, path))
+    if only is not None:
+        if only not in names:
+            raise VMError('%s is not on link %r (VMs on it: %s)' % (only, link, ', '.join(names)))
+        names = [only]
+    for name in names:
+        instance = instance_of(scenario, name)
+        qmp(instance['qmp'], 'set_link', {'name': 'nic-' + link, 'up': state == 'up'})
+        log('%s: link %s (%s) %s' % (name, link, instance['links'][link], state))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog='tools/vm/vm.py', description=__doc__.split('\n', 1)[0])
+    sub = parser.add_subparsers(dest='command', required=True)
+    cmd = sub.add_parser('create', help='boot the VMs of a scenario; print the instance config')
+    cmd.add_argument('--scenario', required=True)
+    cmd.add_argument('--platforms', required=True, help='JSON list of platforms')
+    cmd = sub.add_parser('destroy', help='stop the VMs of a scenario')
+    cmd.add_argument('--scenario', required=True)
+    cmd = sub.add_parser('link', help='set the carrier of a link NIC from the host')
+    cmd.add_argument('--scenario', required=True)
+    cmd.add_argument('link')
+    cmd.add_argument('state', choices=('up', 'down'))
+    cmd.add_argument('--instance', help='only the NIC of this VM (default: every VM on the link)')
+    cmd = sub.add_parser('ssh', help='log in to a guest (or run COMMAND there)')
+    cmd.add_argument('--scenario', required=True)
+    cmd.add_argument('instance')
+    cmd.add_argument('remote', nargs=argparse.REMAINDER)
+    cmd = sub.add_parser('kill-strays', help='stop every QEMU started by this tool')
+    cmd.add_argument('--scenario', help='only the VMs of this scenario')
+    args = parser.parse_args(argv)
+    try:
+        if args.command == 'create':
+            try:
+                platforms = json.loads(args.platforms)
+            except ValueError as exc:
+                raise VMError('--platforms: not JSON: %s' % exc) from None
+            instances = create(args.scenario, platforms)
+            with open(os.path.join(scenario_dir(args.scenario), 'instances.json'), 'w') as handle:
+                json.dump(instances, handle, indent=1)
+            print(json.dumps(instances))
+        elif args.command == 'destroy':
+            destroy(args.scenario)
+        elif args.command == 'link':
+            set_link(args.scenario, args.link, args.state, args.instance)
+        elif args.command == 'ssh':
+            os.execvp('ssh', ssh_argv(instance_of(args.scenario, args.instance), args.remote))
+        elif args.command == 'kill-strays':
+            kill_strays(args.scenario)
+    except VMError as exc:
+        log('error: %s' % exc)
+        return 1
+    except subprocess.CalledProcessError as exc:
+        log('error: %s failed with status %d' % (exc.cmd[0], exc.returncode))
+        return 1
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
