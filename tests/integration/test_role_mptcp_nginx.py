@@ -96,7 +96,7 @@ class Nginx(object):
         return negotiated == "1", body.strip()
 
     def wait_ports(self, predicate):
-        for _ in range(50):
+        for attempt in range(50):
             if predicate(self.mptcp_ports()):
                 return True
             time.sleep(0.1)
@@ -110,11 +110,19 @@ class Nginx(object):
                 found[str(path.relative_to(self.root))] = path.read_text()
         return found
 
+    def running(self):
+        """The master is alive (a zombie left for init to reap is not)."""
+        try:
+            with open("/proc/%d/stat" % self.pid) as handle:
+                return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+        except OSError:
+            return False
+
     def stop(self):
         subprocess.run(["ip", "netns", "exec", self.netns, "nginx", "-c", str(self.conf), "-s", "stop"],
                        check=False, capture_output=True)
-        for _ in range(50):
-            if not os.path.exists("/proc/%d" % self.pid):
+        for attempt in range(50):
+            if not self.running():
                 break
             time.sleep(0.1)
         ip("netns", "delete", self.netns, check=False)
@@ -137,7 +145,7 @@ class RolePlay(Runner):
     def run(self, cases, nginx=None, check=False):
         tasks = []
         for index, role_vars in enumerate(cases):
-            base = {"mptcp_nginx_packages": [], "__mptcp_nginx_control": "signal"}
+            base = {"mptcp_nginx_packages": [], "mptcp_nginx_stream_packages": [], "__mptcp_nginx_control": "signal"}
             if nginx is not None:
                 base.update(__mptcp_nginx_main_conf=str(nginx.conf), mptcp_nginx_conf_dir=str(nginx.conf_dir),
                             mptcp_nginx_stream_dir=str(nginx.stream_dir))
@@ -171,7 +179,7 @@ class RolePlay(Runner):
         names = [t["task"]["name"] for t in report["plays"][0]["tasks"]]
         assert "report" in names and names.count("report") == 1, (names, proc.stderr)
         outcomes = results[names.index("report")]["msg"]
-        assert not [name for name in names[names.index("report") + 1:]], "handlers ran after the role: %s" % names
+        assert not names[names.index("report") + 1:], "handlers ran after the role: %s" % names
         # A case changed something when any of its tasks (the included
         # role's, handlers included) did, up to the next case's include.
         case = -1
@@ -226,7 +234,7 @@ def test_bad_input_is_refused_before_anything_is_written(role, nginx):
         ({"mptcp_nginx_servers": [web(listen=[{"port": "http"}])]}, ["listen", "port"]),
         ({"mptcp_nginx_fallback": "ignore", "mptcp_nginx_servers": [web()]}, ["mptcp_nginx_fallback", "ignore"]),
     ]
-    outcomes = role.run([case for case, _ in cases], nginx=nginx)
+    outcomes = role.run([case for case, words in cases], nginx=nginx)
     for (case, words), outcome in zip(cases, outcomes):
         assert outcome["failed"] is True, (case, outcome)
         assert outcome["changed"] is False, (case, outcome)

@@ -31,8 +31,7 @@ def options():
 def _walk(specs, path=""):
     for name, spec in specs.items():
         yield path + name, spec
-        for item in _walk(spec.get("options", {}), path + name + "."):
-            yield item
+        yield from _walk(spec.get("options", {}), path + name + ".")
 
 
 def test_every_option_is_documented_and_typed():
@@ -122,4 +121,3 @@ def test_probe_version():
     assert module.version(REFUSED) == "nginx/1.22.1"
     assert module.version("freenginx version: freenginx/1.27.5\n") == "freenginx/1.27.5"
     assert module.version("") == ""
-
