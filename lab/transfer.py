@@ -10,6 +10,9 @@ Three modes (Python 3 standard library only, Linux only):
             TCP download (same duration) in the client namespace with
             `ip netns exec`, count the bytes each path carried on the server's
             interfaces, and print goodputs, subflows and the ratio
+  failover  from outside the namespaces: one MPTCP download during which one
+            path's server interface goes down; the connection must survive
+            and carry on over the other path
 
 Examples (namespaces and addresses of a default `lab/run --keep`, which
 already runs the two servers):
@@ -119,6 +122,7 @@ def download(address, port, duration, tcp, connect_timeout=5.0):
     view = memoryview(buf)
     received = 0
     samples = []
+    timeline = []  # [seconds since connect, bytes received so far]
     start = time.monotonic()
     deadline = start + duration
     next_sample = start
@@ -127,10 +131,12 @@ def download(address, port, duration, tcp, connect_timeout=5.0):
             now = time.monotonic()
             if now >= deadline:
                 break
-            if now >= next_sample and not tcp:
-                info = SOCKETS.socket_info(sock)[1]
-                if info is not None:
-                    samples.append(info)
+            if now >= next_sample:
+                timeline.append([round(now - start, 3), received])
+                if not tcp:
+                    info = SOCKETS.socket_info(sock)[1]
+                    if info is not None:
+                        samples.append(info)
                 next_sample = now + SAMPLE_EVERY
             try:
                 n = sock.recv_into(view)
@@ -163,6 +169,7 @@ def download(address, port, duration, tcp, connect_timeout=5.0):
         "subflows_end": last["subflows_count"] if last else None,
         "add_addr_accepted": last["add_addr_accepted"] if last else None,
         "mptcp_info_samples": len(samples),
+        "timeline": timeline,
     }
 
 
@@ -282,6 +289,103 @@ def run_compare(args):
     return 1 if problems else 0
 
 
+def longest_stall(timeline):
+    """The longest time, in seconds, during which no byte arrived."""
+    longest, since = 0.0, None
+    for (t, received), (t_next, received_next) in zip(timeline, timeline[1:]):
+        if received_next == received:
+            since = t if since is None else since
+            longest = max(longest, t_next - since)
+        else:
+            since = None
+    return round(longest, 3)
+
+
+def tail_goodput(timeline, seconds):
+    """Goodput at the client over the last `seconds` of the timeline."""
+    if not timeline or timeline[-1][0] < seconds:
+        return None
+    end_t, end_bytes = timeline[-1]
+    start_t, start_bytes = [s for s in timeline if s[0] <= end_t - seconds][-1]
+    return (end_bytes - start_bytes) * 8 / (end_t - start_t)
+
+
+def run_failover(args):
+    """One MPTCP download; --cut-after seconds in, the server's interface of
+    the cut path goes down (both ends lose carrier) and comes back up at the
+    end. The application must not notice, apart from the rate."""
+    survivors = [name for name in args.path_ifs if name != args.cut]
+    argv = ip_netns(args.client_ns, sys.executable, os.path.abspath(__file__),
+                    "client", "--connect", args.connect, "--port", str(args.port),
+                    "--duration", str(args.duration), "--json")
+    link = ["ip", "-n", args.server_ns, "link", "set", "dev", args.cut]
+    before = wait_quiet(args.server_ns, args.path_ifs)
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(args.cut_after)
+        at_cut = tx_counters(args.server_ns, args.path_ifs)
+        subprocess.run(link + ["down"], check=True)
+        out, err = proc.communicate(timeout=args.duration + 30)
+        after = tx_counters(args.server_ns, args.path_ifs)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        subprocess.run(link + ["up"], check=False)
+    path_rate = parse_tc_rate(args.path_rate) if args.path_rate else None
+    report = {"client_ns": args.client_ns, "server_ns": args.server_ns, "paths": args.path_ifs,
+              "cut": args.cut, "cut_after_s": args.cut_after, "duration_s": args.duration,
+              "path_rate": args.path_rate, "path_rate_bps": path_rate, "survived": proc.returncode == 0}
+    problems = []
+    if proc.returncode != 0:
+        problems.append("the download failed after %s went down: %s" % (args.cut, (err or out).strip()))
+        result = {}
+    else:
+        result = json.loads(out)
+        report["mptcp"] = result
+        if not result["mptcp_negotiated"]:
+            problems.append("MPTCP was not negotiated (the connection fell back to TCP)")
+    report["tx_before_cut_bps"] = sum(at_cut[n] - before[n] for n in args.path_ifs) * 8 / args.cut_after
+    report["tx_after_cut_bps"] = dict((n, (after[n] - at_cut[n]) * 8 / (args.duration - args.cut_after))
+                                      for n in args.path_ifs)
+    report["longest_stall_s"] = longest_stall(result.get("timeline", []))
+    report["last_2s_goodput_bps"] = tail_goodput(result.get("timeline", []), 2.0)
+    carried = sum(report["tx_after_cut_bps"][n] for n in survivors)
+    # Survival is the point; the rate right after the cut depends on how
+    # fast the kernel declares the dead subflow stale.
+    floor = 0.25 * path_rate * len(survivors) if path_rate else 1.0
+    if result and carried < floor:
+        problems.append("after the cut the other path(s) carried only %s" % human_rate(carried))
+    report["problems"] = problems
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print_failover(report, survivors)
+    return 1 if problems else 0
+
+
+def print_failover(r, survivors):
+    rate = r["path_rate_bps"]
+    print("MPTCP failover: %s -> %s, %.0f s, %s down after %.0f s"
+          % (r["server_ns"], r["client_ns"], r["duration_s"], r["cut"], r["cut_after_s"]))
+    m = r.get("mptcp", {})
+    print("  connection         %s" % ("survived: the application saw no error" if r["survived"] else "BROKEN"))
+    if m:
+        print("  MPTCP negotiated   %s; subflows %s (most), %s at the end"
+              % ("yes" if m["mptcp_negotiated"] else "NO", m["subflows_max"], m["subflows_end"]))
+        print("  goodput            %s over the whole download" % human_rate(m["goodput_bps"]))
+    print("  before the cut     %s sent on all paths (server tx)" % human_rate(r["tx_before_cut_bps"]))
+    for name in survivors:
+        bps = r["tx_after_cut_bps"][name]
+        print("  after the cut      %s sent on %s%s"
+              % (human_rate(bps), name, "  (%.0f%% of %s)" % (100 * bps / rate, r["path_rate"]) if rate else ""))
+    if r["last_2s_goodput_bps"] is not None:
+        print("  last 2 s           %s at the client" % human_rate(r["last_2s_goodput_bps"]))
+    print("  longest stall      %.1f s without a byte at the client" % r["longest_stall_s"])
+    for problem in r["problems"]:
+        print("  FAIL: %s" % problem)
+
+
 def human_rate(bps):
     return "%.1f Mbit/s" % (bps / 1e6)
 
@@ -363,14 +467,35 @@ def parse_args(argv):
     compare.add_argument("--min-subflows", type=int, default=0,
                          help="fail unless this many subflows came up")
     compare.add_argument("--json", action="store_true", help="print JSON")
-    return parser.parse_args(argv)
+
+    failover = modes.add_parser(
+        "failover", help="one MPTCP download that loses a path half-way")
+    failover.add_argument("--client-ns", required=True)
+    failover.add_argument("--server-ns", required=True)
+    failover.add_argument("--connect", required=True,
+                          help="server address on path 1 (the initial subflow)")
+    failover.add_argument("--port", type=int, default=5201, help="the MPTCP server's port")
+    failover.add_argument("--duration", type=float, default=8.0, help="seconds (default 8)")
+    failover.add_argument("--cut-after", type=float, default=3.0,
+                          help="seconds before the path goes down (default 3)")
+    failover.add_argument("--cut", default="srv-p1",
+                          help="server interface taken down (default srv-p1: the initial subflow's)")
+    failover.add_argument("--path-ifs", default="srv-p1,srv-p2",
+                          type=lambda s: [x for x in s.split(",") if x],
+                          help="server interfaces of path 1, path 2, ... (default srv-p1,srv-p2)")
+    failover.add_argument("--path-rate", help="shaped rate of one path, tc syntax (e.g. 50mbit)")
+    failover.add_argument("--json", action="store_true", help="print JSON")
+    args = parser.parse_args(argv)
+    if args.mode == "failover" and not 0 < args.cut_after < args.duration:
+        parser.error("--cut-after must be between 0 and --duration")
+    return args
 
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         return {"server": run_server, "client": run_client,
-                "compare": run_compare}[args.mode](args)
+                "compare": run_compare, "failover": run_failover}[args.mode](args)
     except KeyboardInterrupt:
         return 130
     except (OSError, subprocess.CalledProcessError) as exc:
