@@ -264,3 +264,48 @@ def test_restore_files_replay_the_state(host, tmp_path):
         assert fresh.endpoints() == applied["endpoints"]
     finally:
         fresh.delete()
+
+
+def run_site(host, inventory):
+    path = host.tmp_path / "site-inventory.yml"
+    path.write_text(yaml.safe_dump(inventory))
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=host.collections_path, ANSIBLE_NOCOLOR="1",
+               ANSIBLE_LOCALHOST_WARNING="false")
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return subprocess.run([os.path.join(VENV_BIN, "ansible-playbook"), "-i", str(path),
+                           os.path.join(repo, "playbooks", "site.yml")],
+                          capture_output=True, text=True, check=False, env=env)
+
+
+def test_site_standalone_host(host):
+    """An inventory without mptcp_servers/mptcp_clients (`-i localhost,`):
+    the host is configured on its own, subflow endpoints."""
+    host.netns.ip("mptcp", "limits", "set", "subflows", "0", "add_addr_accepted", "0")
+    inventory = {"all": {"hosts": {"target": dict(OFFLINE, ansible_connection="local",
+                                                  ansible_python_interpreter=host.wrapper,
+                                                  mptcp_endpoint_interfaces=["lan0"], mptcp_endpoint_family="ipv4")}}}
+    proc = run_site(host, inventory)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert host.netns.limits() == {"subflows": 2, "add_addr_accepted": 2}
+    assert [(e["address"], e["flags"]) for e in host.netns.endpoints()] == [("192.0.2.10", ["subflow"])]
+    again = run_site(host, inventory)
+    assert "changed=0" in again.stdout and "failed=0" in again.stdout, again.stdout
+
+
+def test_site_fleet_leaves_other_hosts_alone(host, tmp_path):
+    server = Netns()
+    try:
+        server_python = shell_wrapper(tmp_path / "python-in-server", "ip", "netns", "exec", server.name,
+                                      INTERPRETERS[0].values[0])
+        local = dict(OFFLINE, ansible_connection="local", mptcp_endpoint_interfaces=["lan1"],
+                     mptcp_endpoint_family="ipv4")
+        before = host.netns.state()
+        proc = run_site(host, {"all": {
+            "hosts": {"outsider": dict(local, ansible_python_interpreter=host.wrapper)},
+            "children": {"mptcp_servers": {"hosts": {"server": dict(local, ansible_python_interpreter=server_python)}}},
+        }})
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert [(e["address"], e["flags"]) for e in server.endpoints()] == [("198.51.100.11", ["signal"])]
+        assert host.netns.state() == before, "a host outside the MPTCP groups was changed"
+    finally:
+        server.delete()
