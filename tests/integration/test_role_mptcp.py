@@ -100,9 +100,15 @@ class Host(object):
         return json.loads(out) if out.strip() else []
 
 
+def first_python():
+    if not INTERPRETERS:
+        pytest.skip("no Python with pyroute2 (pip install pyroute2, or apt-get install python3-pyroute2)")
+    return INTERPRETERS[0].values[0]
+
+
 @pytest.fixture
 def host(collections_path, tmp_path, netns):
-    return Host(INTERPRETERS[0].values[0], collections_path, tmp_path, netns)
+    return Host(first_python(), collections_path, tmp_path, netns)
 
 
 @pytest.fixture(params=INTERPRETERS)
@@ -296,7 +302,7 @@ def test_site_fleet_leaves_other_hosts_alone(host, tmp_path):
     server = Netns()
     try:
         server_python = shell_wrapper(tmp_path / "python-in-server", "ip", "netns", "exec", server.name,
-                                      INTERPRETERS[0].values[0])
+                                      first_python())
         local = dict(OFFLINE, ansible_connection="local", mptcp_endpoint_interfaces=["lan1"],
                      mptcp_endpoint_family="ipv4")
         before = host.netns.state()
