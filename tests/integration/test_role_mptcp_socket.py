@@ -1,4 +1,6 @@
 # -*- coding: utf-8 -*-
+# Copyright: mptcp.linux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The mptcp_socket role on this machine (no systemd as PID 1 here; the
 socket scenario in molecule/socket covers the running systemd):
 
@@ -9,6 +11,8 @@ socket scenario in molecule/socket covers the running systemd):
 """
 
 from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
 
 import json
 import os
@@ -52,7 +56,7 @@ def run_role(runner, role_vars, check=False):
     report = json.loads(proc.stdout)
     failed = [t["hosts"]["target"] for t in report["plays"][0]["tasks"] if t["hosts"].get("target", {}).get("failed")]
     listing = sorted(os.path.relpath(os.path.join(d, f), str(unit_dir))
-                     for d, _, files in os.walk(str(unit_dir)) for f in files)
+                     for d, dummy, files in os.walk(str(unit_dir)) for f in files)
     return (failed[0] if failed else None), listing
 
 
@@ -129,7 +133,7 @@ def render(runner, items):
     proc = subprocess.run([os.path.join(VENV_BIN, "ansible-playbook"), "-i", str(runner.write_inventory()), str(path)],
                           capture_output=True, text=True, check=False, env=runner.env())
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    return dict((name, (out / name).read_text()) for _, _, name in items), str(out)
+    return dict((name, (out / name).read_text()) for dummy, dummy2, name in items), str(out)
 
 
 UNIT = {"name": "echo", "listen": ["7000", "0.0.0.0:7001", "[::1]:7002"], "accept": True,
@@ -140,7 +144,7 @@ HEADER = "#\n# Ansible managed\n#\n"
 
 
 def test_templates_render_the_expected_units(role_runner):
-    rendered, _ = render(role_runner, [
+    rendered, dummy = render(role_runner, [
         ("unit.socket.j2", UNIT, "echo.socket"),
         ("unit.service.j2", UNIT, "echo@.service"),
         ("unit.socket.j2", ARGS, "say.socket"),
@@ -169,7 +173,7 @@ def test_templates_render_the_expected_units(role_runner):
 
 @pytest.mark.skipif(systemd_version() is None, reason="no systemd-analyze here")
 def test_systemd_analyze_accepts_the_rendered_units(role_runner):
-    _, out = render(role_runner, [
+    dummy, out = render(role_runner, [
         ("unit.socket.j2", UNIT, "echo.socket"),
         ("unit.service.j2", UNIT, "echo@.service"),
         ("unit.socket.j2", ARGS, "say.socket"),

@@ -1,4 +1,6 @@
 # -*- coding: utf-8 -*-
+# Copyright: mptcp.linux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The mptcpize role on this machine (no systemd as PID 1 here; the socket
 scenario in molecule/socket restarts a real service with the drop-in):
 
@@ -9,6 +11,8 @@ scenario in molecule/socket restarts a real service with the drop-in):
 """
 
 from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
 
 import glob
 import json
@@ -51,7 +55,7 @@ def run_role(runner, role_vars, check=False):
     report = json.loads(proc.stdout)
     failed = [t["hosts"]["target"] for t in report["plays"][0]["tasks"] if t["hosts"].get("target", {}).get("failed")]
     listing = sorted(os.path.relpath(os.path.join(d, f), str(unit_dir))
-                     for d, _, files in os.walk(str(unit_dir)) for f in files)
+                     for d, dummy, files in os.walk(str(unit_dir)) for f in files)
     return (failed[0] if failed else None), listing
 
 
@@ -92,9 +96,8 @@ def test_nothing_to_do_touches_nothing(role_runner):
 def render(runner, library):
     out = runner.tmp_path / "demo.service.d"
     out.mkdir()
-    task = {"name": "render", "ansible.builtin.template": {"src": TEMPLATE, "dest": str(out / "50-mptcpize.conf"),
-                                                            "mode": "0644"},
-            "vars": {"__mptcpize_library_path": library}}
+    template = {"src": TEMPLATE, "dest": str(out / "50-mptcpize.conf"), "mode": "0644"}
+    task = {"name": "render", "ansible.builtin.template": template, "vars": {"__mptcpize_library_path": library}}
     path = runner.tmp_path / "render.yml"
     path.write_text(yaml.safe_dump([{"hosts": "all", "gather_facts": False, "tasks": [task]}]))
     proc = subprocess.run([os.path.join(VENV_BIN, "ansible-playbook"), "-i", str(runner.write_inventory()), str(path)],
@@ -133,7 +136,7 @@ def serve(ns, env, port):
     """A plain TCP HTTP server inside NS; returns the process once it listens."""
     proc = subprocess.Popen(["ip", "netns", "exec", ns, "/usr/bin/python3", "-m", "http.server", "--bind", "127.0.0.1",
                              str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(100):
+    for dummy in range(100):
         listening = subprocess.run(["ip", "netns", "exec", ns, "ss", "-H", "-l", "-n", "-t", "sport", "= :%d" % port],
                                    capture_output=True, text=True, check=True).stdout
         if listening.strip():
