@@ -33,7 +33,7 @@ if [[ $$rc == 5 ]]; then echo "make: pytest collected no tests in $(1)"; rc=0; f
 exit $$rc
 endef
 
-.PHONY: help venv collection unit integration lint sanity build lab test clean
+.PHONY: help venv collection unit integration lint sanity build lab molecule test clean
 
 help:
 	@echo "make venv         install Debian packages and .venv (tools/bootstrap)"
@@ -43,6 +43,8 @@ help:
 	@echo "make sanity       ansible-test sanity on a copy of the tree (tools/sanity)"
 	@echo "make build        build the collection, install it, ansible-doc each module"
 	@echo "make lab          the netns lab (lab/run; root)"
+	@echo "make molecule     Molecule scenarios in QEMU VMs, one at a time (tools/molecule; root);"
+	@echo "                  SCENARIOS=\"pair host\" runs some (default: every molecule/*/molecule.yml)"
 	@echo "make test         venv, unit, lint, sanity, integration"
 	@echo "make collection   link .build/collections/ansible_collections/mptcp/linux to the tree"
 	@echo "make clean        remove .build and tests/output"
@@ -72,7 +74,7 @@ lint: $(STAMP) | $(COLLECTION_LINK)
 	ansible-lint
 	antsibull-changelog lint
 	antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
-	shellcheck tools/bootstrap tools/sanity tools/build .ci/run
+	shellcheck tools/bootstrap tools/sanity tools/build .ci/run tools/molecule tools/vm/build-image
 
 sanity: $(STAMP)
 	tools/sanity
@@ -83,6 +85,15 @@ build: $(STAMP)
 lab: $(STAMP) | $(COLLECTION_LINK)
 	@if [[ ! -x lab/run ]]; then echo "make lab: lab/run does not exist yet" >&2; exit 1; fi
 	lab/run
+
+# Every scenario runs even when one fails; the summary names the failures.
+SCENARIOS ?= $(patsubst molecule/%/molecule.yml,%,$(sort $(wildcard molecule/*/molecule.yml)))
+
+molecule: $(STAMP) | $(COLLECTION_LINK)
+	@all=($(SCENARIOS)) failed=(); for s in "$${all[@]}"; do \
+	    tools/molecule "$$s" || failed+=("$$s"); done; \
+	echo "molecule: $$(( $${#all[@]} - $${#failed[@]} )) passed, $${#failed[@]} failed"; \
+	if (( $${#failed[@]} )); then echo "make molecule: failed: $${failed[*]}" >&2; exit 1; fi
 
 test: venv
 	$(MAKE) --no-print-directory unit lint sanity integration
