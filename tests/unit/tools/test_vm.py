@@ -1,0 +1,79 @@
+# -*- coding: utf-8 -*-
+# Copyright: mptcp.linux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""tools/vm/vm.py without QEMU: platform validation and the QEMU command line."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import importlib.util
+import os
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SPEC = importlib.util.spec_from_file_location("vm", os.path.join(HERE, "..", "..", "..", "tools", "vm", "vm.py"))
+vm = importlib.util.module_from_spec(SPEC)
+SPEC.loader.exec_module(vm)
+
+PAIR = [
+    {"name": "server", "suite": "trixie", "links": ["path1", "path2"], "groups": ["mptcp_servers"]},
+    {"name": "client", "suite": "trixie", "links": ["path1", "path2"]},
+]
+
+
+def options(argv, flag):
+    return [argv[i + 1] for i, arg in enumerate(argv) if arg == flag]
+
+
+def test_links_join_the_platforms_that_name_them():
+    assert vm.check_platforms(PAIR) == {"path1": ["server", "client"], "path2": ["server", "client"]}
+
+
+@pytest.mark.parametrize("platforms, message", [
+    ([], "platforms: a non-empty list"),
+    ([{"name": "a b", "suite": "trixie"}], "platforms[0].name 'a b'"),
+    ([{"name": "a", "suite": "sid"}], "platforms[0].suite 'sid'"),
+    ([{"name": "a", "suite": "trixie"}, {"name": "a", "suite": "forky"}], "platforms[1].name 'a': used twice"),
+    ([{"name": "a", "suite": "trixie", "links": ["x", "x"]}], "platforms[0].links: a list of distinct"),
+    ([{"name": "a", "suite": "trixie", "links": ["x;y"]}], "platforms[0].links: 'x;y'"),
+    ([{"name": "a", "suite": "trixie", "memory": "1G"}], "platforms[0].memory: a positive integer"),
+    ([{"name": n, "suite": "trixie", "links": ["lan"]} for n in "abc"], "link 'lan' joins a, b, c"),
+])
+def test_bad_platforms_are_refused_with_the_field(platforms, message):
+    with pytest.raises(vm.VMError, match=r"^" + message.replace("[", r"\[").replace("]", r"\]")
+                       .replace("(", r"\(").replace(")", r"\)")):
+        vm.check_platforms(platforms)
+
+
+@pytest.mark.parametrize("kvm, accel", [(True, "kvm"), (False, "tcg,thread=multi")])
+def test_qemu_argv_wires_each_link_to_its_peer(kvm, accel):
+    members = vm.check_platforms(PAIR)
+    server = vm.qemu_argv("pair", "/run/pair", PAIR[0], "/img", 2222, members, kvm)
+    client = vm.qemu_argv("pair", "/run/pair", PAIR[1], "/img", 2223, members, kvm)
+    assert options(server, "-accel") == [accel]
+    assert options(server, "-name") == ["mptcp-vm/pair/server"]
+    assert "hostfwd=tcp:127.0.0.1:2222-:22" in options(server, "-netdev")[0]
+    # eth0 management first, then the links in the order listed.
+    assert [d.split(",")[1] for d in options(server, "-device")[1:]] == \
+        ["netdev=mgmt", "netdev=link0", "netdev=link1"]
+    assert options(server, "-netdev")[1] == (
+        "dgram,id=link0,local.type=unix,local.path=/run/pair/path1.server.sock,"
+        "remote.type=unix,remote.path=/run/pair/path1.client.sock")
+    assert options(client, "-netdev")[1] == (
+        "dgram,id=link0,local.type=unix,local.path=/run/pair/path1.client.sock,"
+        "remote.type=unix,remote.path=/run/pair/path1.server.sock")
+    macs = [d.split("mac=")[1] for argv in (server, client) for d in options(argv, "-device") if "mac=" in d]
+    assert len(set(macs)) == len(macs) == 6
+
+
+def test_a_link_of_one_platform_still_gets_a_nic():
+    platform = {"name": "solo", "suite": "trixie", "links": ["spare"]}
+    argv = vm.qemu_argv("s", "/run/s", platform, "/img", 2222, vm.check_platforms([platform]), False)
+    assert "remote.path=/run/s/spare.-.sock" in options(argv, "-netdev")[1]
+    assert "id=nic-spare" in options(argv, "-device")[-1]
+
+
+def test_kill_strays_only_knows_its_own_qemu():
+    assert vm.qemu_name(os.getpid()) is None
