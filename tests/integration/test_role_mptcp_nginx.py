@@ -322,6 +322,13 @@ def test_stream_block_proxies_over_mptcp(role, nginx):
         "mptcp_nginx_servers": [web(root=str(nginx.www))],
         "mptcp_nginx_streams": [{"name": "relay", "listen": [{"port": 18443, "address": "127.0.0.1"}],
                                  "proxy_pass": "127.0.0.1:18080", "directives": ["proxy_timeout 5s"]}]}
+    # Refused first: the include line added to nginx.conf and the new files
+    # are undone too.
+    before = nginx.files()
+    broken = dict(wanted, mptcp_nginx_streams=[dict(wanted["mptcp_nginx_streams"][0], directives=["bogus_directive 1"])])
+    outcome = role.run([broken], nginx=nginx)[0]
+    assert outcome["failed"] is True and 'unknown directive "bogus_directive"' in outcome["msg"], outcome
+    assert nginx.files() == before
     assert role.run([wanted], nginx=nginx)[0] == {"failed": False, "changed": True}
     files = nginx.files()
     assert files["nginx.conf"].endswith("include %s;\n" % (nginx.root / "mptcp-streams.conf"))
