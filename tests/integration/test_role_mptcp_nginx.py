@@ -17,6 +17,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -119,8 +120,12 @@ class Nginx(object):
             return False
 
     def stop(self):
-        subprocess.run(["ip", "netns", "exec", self.netns, "nginx", "-c", str(self.conf), "-s", "stop"],
-                       check=False, capture_output=True)
+        # A signal to the master, not `nginx -s stop`, which needs a
+        # configuration it can parse.
+        try:
+            os.kill(self.pid, signal.SIGTERM)
+        except OSError:
+            pass
         for attempt in range(50):
             if not self.running():
                 break
