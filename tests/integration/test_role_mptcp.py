@@ -153,40 +153,53 @@ def test_overridden_removes_foreign_endpoints(host):
     assert [(e["address"], e["flags"]) for e in host.netns.endpoints()] == [("198.51.100.11", ["signal"])]
 
 
-@pytest.mark.parametrize("role_vars, message", [
-    ({"mptcp_limits_subflows": "many"}, "mptcp_limits_subflows"),
-    ({"mptcp_endpoint_manager": "systemd-networkd"}, "mptcp_endpoint_manager"),
-    ({"mptcp_endpoints_state": "deleted"}, "mptcp_endpoints_state"),
-    ({"mptcp_endpoint_flags": ["signal", "turbo"]}, "mptcp_endpoint_flags"),
-    ({"mptcp_endpoints": [{"address": "192.0.2.10", "flags": ["subflow"], "weight": 3}]}, "weight"),
-    ({"mptcp_rp_filter_loosen": "perhaps"}, "mptcp_rp_filter_loosen"),
-], ids=["int", "manager-choice", "state-choice", "flag-choice", "endpoint-key", "bool"])
-def test_argument_specs_refuse(host, role_vars, message):
+ARGSPEC_ERRORS = {
+    "mptcp_limits_subflows": "many",
+    "mptcp_endpoint_manager": "systemd-networkd",
+    "mptcp_endpoints_state": "deleted",
+    "mptcp_endpoint_flags": ["signal", "turbo"],
+    "mptcp_endpoints": [{"address": "192.0.2.10", "flags": ["subflow"], "weight": 3}],
+    "mptcp_rp_filter_loosen": "perhaps",
+}
+
+
+def test_argument_specs_refuse(host):
+    """Bad types, choices and keys: every one is named in the failure, and
+    nothing changed."""
     before = host.netns.state()
-    run = host.apply(dict(OFFLINE, **role_vars))
+    run = host.apply(dict(OFFLINE, **ARGSPEC_ERRORS))
     assert run.failed
-    assert message in run.failure()
-    assert "argument" in run.failure().lower() or "validation" in run.failure().lower()
+    message = run.failure()
+    assert "argument" in message.lower() or "validation" in message.lower(), message
+    for name in list(ARGSPEC_ERRORS) + ["weight", "turbo", "systemd-networkd"]:
+        assert name in message, (name, message)
+    assert host.netns.state() == before
+
+
+def test_role_checks_list_every_problem(host):
+    """What a spec cannot check, the role does, all problems in one message,
+    before anything changes (the limits were asked to change too)."""
+    before = host.netns.state()
+    run = host.apply(dict(OFFLINE, mptcp_limits_subflows=5, mptcp_limits_add_addr_accepted=9,
+                          mptcp_endpoint_interfaces=["lan0;reboot", "a/b"], mptcp_sysctls={"enabled": False},
+                          mptcp_endpoint_manager="mptcpd", mptcp_policy_routing=True))
+    assert run.failed
+    message = run.failure()
+    for expected in ("mptcp_endpoint_interfaces[0]", "interface name a/b", "mptcp_sysctls: unknown knob enabled",
+                     "mptcp_limits_add_addr_accepted must be 0 to 8", "mptcp_policy_routing needs"):
+        assert expected in message, (expected, message)
     assert host.netns.state() == before
 
 
 @pytest.mark.parametrize("role_vars, message", [
-    # caught by the role's own checks
-    ({"mptcp_endpoint_interfaces": ["lan0;reboot"]}, "mptcp_endpoint_interfaces[0]"),
-    ({"mptcp_endpoint_interfaces": ["a/b"]}, "interface name a/b"),
-    ({"mptcp_sysctls": {"enabled": False}}, "mptcp_sysctls: unknown knob enabled"),
-    ({"mptcp_limits_add_addr_accepted": 9}, "mptcp_limits_add_addr_accepted must be 0 to 8"),
-    ({"mptcp_endpoint_manager": "mptcpd", "mptcp_policy_routing": True}, "mptcp_policy_routing needs"),
-    # caught by the modules' dry run, after the limits would have changed
     ({"mptcp_endpoints": [{"address": "192.0.2.10", "id": 300, "flags": ["signal"]}]}, "id"),
     ({"mptcp_endpoints": [{"address": "192.0.2.10", "flags": ["signal", "fullmesh"]}]}, "fullmesh"),
     ({"mptcp_endpoint_interfaces": ["nosuch0"]}, "nosuch0"),
     ({"mptcp_scheduler": "nosuch"}, "nosuch"),
-], ids=["unsafe-interface", "interface-name", "sysctl-key", "limit-range", "routing-manager",
-        "endpoint-id", "flag-clash", "missing-interface", "scheduler"])
-def test_bad_input_changes_nothing(host, role_vars, message):
-    """Limits and sysctls are asked to change too: a failure after they were
-    applied would show in the snapshot."""
+], ids=["endpoint-id", "flag-clash", "missing-interface", "scheduler"])
+def test_kernel_refusals_change_nothing(host, role_vars, message):
+    """Caught by the modules' dry run against the running kernel, before the
+    limits, which come first, would have changed."""
     before = host.netns.state()
     run = host.apply(dict(dict(OFFLINE, mptcp_limits_subflows=5, mptcp_limits_add_addr_accepted=5), **role_vars))
     assert run.failed
