@@ -67,8 +67,8 @@ def test_policy_routing_tables(helper):
     links = _links(("eth1", "192.0.2.10", 24), ("eth2", "2001:db8:2::10", 64))
     main = {4: [{"dst": "default", "gateway": "192.0.2.1", "dev": "eth1"}],
             6: [{"dst": "default", "gateway": "fe80::1", "dev": "eth3"}]}
-    spec = {"table_base": 100, "endpoints": [{"address": "192.0.2.10", "id": 3},
-                                            {"address": "2001:db8:2::10", "id": 7, "dev": "eth2"}]}
+    spec = {"table_base": 100,
+            "endpoints": [{"address": "192.0.2.10", "id": 3}, {"address": "2001:db8:2::10", "id": 7, "dev": "eth2"}]}
     rules, tables = helper.desired_routing(spec, links, main, False)
     assert rules == [{"family": 4, "src": "192.0.2.10", "table": 103},
                      {"family": 6, "src": "2001:db8:2::10", "table": 107}]
