@@ -174,7 +174,10 @@ def qemu_argv(scenario, rundir, platform, image, port, members, kvm):
         '-netdev', 'user,id=mgmt,net=10.0.2.0/24,hostfwd=tcp:127.0.0.1:%d-:22' % port,
         '-device', 'virtio-net-pci,netdev=mgmt,mac=%s' % mac_address(scenario, name, 'mgmt'),
     ]
-    argv += ['-accel', 'kvm', '-cpu', 'host'] if kvm else ['-accel', 'tcg,thread=multi', '-cpu', 'max']
+    if kvm:
+        argv += ['-accel', 'kvm', '-cpu', 'host']
+    else:
+        argv += ['-accel', 'tcg,thread=multi', '-cpu', os.environ.get('MPTCP_VM_CPU', 'max')]
     for index, link in enumerate(platform.get('links', [])):
         peers = [other for other in members[link] if other != name]
         local = os.path.join(rundir, '%s.%s.sock' % (link, name))
