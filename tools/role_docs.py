@@ -58,8 +58,7 @@ def _rows(options, prefix=""):
         yield "| `%s` | %s | %s | %s | %s |" % (path, _type(spec), default, choices, _text(spec.get("description", "")))
         if spec.get("options"):
             suffix = "[]." if spec.get("type") == "list" else "."
-            for row in _rows(spec["options"], path + suffix):
-                yield row
+            yield from _rows(spec["options"], path + suffix)
 
 
 def render(specs):
