@@ -39,7 +39,7 @@ help:
 	@echo "make venv         install Debian packages and .venv (tools/bootstrap)"
 	@echo "make unit         pytest tests/unit (no root)"
 	@echo "make integration  pytest tests/integration (root: network namespaces)"
-	@echo "make lint         ansible-lint (production), changelog and shell lint"
+	@echo "make lint         ansible-lint (production), changelog and shell lint, role READMEs up to date"
 	@echo "make sanity       ansible-test sanity on a copy of the tree (tools/sanity)"
 	@echo "make build        build the collection, install it, ansible-doc each module"
 	@echo "make lab          the netns lab (lab/run; root)"
@@ -74,7 +74,8 @@ lint: $(STAMP) | $(COLLECTION_LINK)
 	ansible-lint
 	antsibull-changelog lint
 	antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
-	shellcheck tools/bootstrap tools/sanity tools/build .ci/run tools/molecule tools/vm/build-image
+	shellcheck tools/bootstrap tools/sanity tools/build tools/role-docs .ci/run tools/molecule tools/vm/build-image lab/run
+	tools/role-docs --check
 
 sanity: $(STAMP)
 	tools/sanity
