@@ -17,6 +17,7 @@ __metaclass__ = type
 import argparse
 import glob
 import os
+import re
 import sys
 
 import yaml
@@ -26,11 +27,24 @@ END = "<!-- END ARGUMENT SPECS -->"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+# Ansible's documentation markup, as Markdown.
+MARKUP = (
+    (re.compile(r"L\(([^)]+?),\s*([^)]+)\)"), r"[\1](\2)"),
+    (re.compile(r"[COVMPE]\(([^)]+)\)"), r"`\1`"),
+    (re.compile(r"I\(([^)]+)\)"), r"*\1*"),
+    (re.compile(r"B\(([^)]+)\)"), r"**\1**"),
+    (re.compile(r"U\(([^)]+)\)"), r"<\1>"),
+)
+
+
 def _text(value):
     """One Markdown table cell: a description may be a string or a list."""
     if isinstance(value, list):
         value = " ".join(str(item) for item in value)
-    return " ".join(str(value).split()).replace("|", "\\|")
+    value = " ".join(str(value).split())
+    for pattern, replacement in MARKUP:
+        value = pattern.sub(replacement, value)
+    return value.replace("|", "\\|")
 
 
 def _code(value):

@@ -71,3 +71,8 @@ def test_check_reports_stale_then_write_fixes(tmp_path, capsys):
     assert role_docs.main([str(role)]) == 0
     assert "`thing_mode`" in (role / "README.md").read_text()
     assert role_docs.main(["--check", str(role)]) == 0
+
+
+def test_ansible_markup_becomes_markdown():
+    assert role_docs._text("Set O(x_mode=a) to V(b), see C(ip mptcp), I(really) B(now) U(https://a.b) L(docs, https://c.d)") == (
+        "Set `x_mode=a` to `b`, see `ip mptcp`, *really* **now** <https://a.b> [docs](https://c.d)")
