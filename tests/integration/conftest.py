@@ -182,16 +182,31 @@ class Runner(object):
 
     def play(self, tasks, wrap=None):
         """Run the tasks; returns the list of their results."""
-        path = self.write_play(tasks)
+        return self._run(self.write_play(tasks), wrap)
+
+    def role(self, role, role_vars, check=False):
+        """Apply ROLE with ROLE_VARS (in check mode with ``check``); returns
+        the list of its tasks' results."""
+        path = self.tmp_path / ("role-%s.yml" % uuid.uuid4().hex[:6])
+        path.write_text(yaml.safe_dump([{"hosts": "all", "gather_facts": False, "vars": role_vars, "roles": [role]}]))
+        return self._run(path, options=["--check"] if check else [])
+
+    def _run(self, path, wrap=None, options=()):
         inventory = self.write_inventory(wrap)
-        proc = subprocess.run([os.path.join(VENV_BIN, "ansible-playbook"), "-i", str(inventory), str(path)],
+        proc = subprocess.run([os.path.join(VENV_BIN, "ansible-playbook"), "-i", str(inventory), str(path)] + list(options),
                               capture_output=True, text=True, check=False,
                               env=self.env(ANSIBLE_STDOUT_CALLBACK="ansible.posix.json"))
         try:
             report = json.loads(proc.stdout)
         except ValueError:
             raise AssertionError("ansible-playbook output is not JSON:\n%s\n%s" % (proc.stdout, proc.stderr))
-        return [t["hosts"]["target"] for t in report["plays"][0]["tasks"]]
+        return [t["hosts"]["target"] for t in report["plays"][0]["tasks"] if "target" in t["hosts"]]
+
+
+def files_under(directory):
+    """Every file below DIRECTORY, as sorted relative paths."""
+    directory = str(directory)
+    return sorted(os.path.relpath(os.path.join(d, f), directory) for d, dummy, files in os.walk(directory) for f in files)
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
 import os
 import re
 import subprocess
@@ -23,7 +22,7 @@ import sys
 import pytest
 import yaml
 
-from conftest import REPO, VENV_BIN, Runner
+from conftest import REPO, VENV_BIN, Runner, files_under
 
 TEMPLATES = os.path.join(REPO, "roles", "mptcp_socket", "templates")
 
@@ -43,21 +42,9 @@ def run_role(runner, role_vars, check=False):
     """Apply the role with ROLE_VARS; returns (failed task result or None, unit dir listing)."""
     unit_dir = runner.tmp_path / "units"
     unit_dir.mkdir(exist_ok=True)
-    play = [{"hosts": "all", "gather_facts": False,
-             "vars": dict(role_vars, __mptcp_socket_unit_dir=str(unit_dir)),
-             "roles": ["mptcp.linux.mptcp_socket"]}]
-    path = runner.tmp_path / "role.yml"
-    path.write_text(yaml.safe_dump(play))
-    argv = [os.path.join(VENV_BIN, "ansible-playbook"), "-i", str(runner.write_inventory()), str(path)]
-    if check:
-        argv.append("--check")
-    proc = subprocess.run(argv, capture_output=True, text=True, check=False,
-                          env=runner.env(ANSIBLE_STDOUT_CALLBACK="ansible.posix.json"))
-    report = json.loads(proc.stdout)
-    failed = [t["hosts"]["target"] for t in report["plays"][0]["tasks"] if t["hosts"].get("target", {}).get("failed")]
-    listing = sorted(os.path.relpath(os.path.join(d, f), str(unit_dir))
-                     for d, dummy, files in os.walk(str(unit_dir)) for f in files)
-    return (failed[0] if failed else None), listing
+    results = runner.role("mptcp.linux.mptcp_socket", dict(role_vars, __mptcp_socket_unit_dir=str(unit_dir)), check=check)
+    failed = [result for result in results if result.get("failed")]
+    return (failed[0] if failed else None), files_under(unit_dir)
 
 
 ECHO = {"name": "echo", "listen": ["7000"], "accept": True, "exec_start": ["/usr/bin/cat"]}

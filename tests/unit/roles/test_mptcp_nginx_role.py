@@ -10,48 +10,17 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import importlib.util
-import os
 import re
 
 import pytest
-import yaml
 
-ROLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir, os.pardir, "roles", "mptcp_nginx")
+from conftest import load, options, role_path
 
-
-def load(*parts):
-    with open(os.path.join(ROLE, *parts)) as handle:
-        return yaml.safe_load(handle)
-
-
-def options():
-    return load("meta", "argument_specs.yml")["argument_specs"]["main"]["options"]
-
-
-def _walk(specs, path=""):
-    for name, spec in specs.items():
-        yield path + name, spec
-        yield from _walk(spec.get("options", {}), path + name + ".")
-
-
-def test_every_option_is_documented_and_typed():
-    for name, spec in _walk(options()):
-        assert spec.get("description"), name
-        assert spec.get("type") in ("str", "bool", "list", "int", "path", "dict"), name
-        if spec.get("type") == "list":
-            assert spec.get("elements"), name
-    for name in options():
-        assert name.startswith("mptcp_nginx_"), name
-        assert "default" in options()[name], name
-
-
-def test_defaults_are_the_argument_specs_defaults():
-    public = dict((k, v) for k, v in load("defaults", "main.yml").items() if not k.startswith("__"))
-    assert public == dict((name, spec["default"]) for name, spec in options().items())
+ROLE = "mptcp_nginx"
 
 
 def test_fixed_interface():
-    specs = options()
+    specs = options(ROLE)
     assert specs["mptcp_nginx_fallback"]["choices"] == ["mptcpize", "fail"]
     for kind in ("mptcp_nginx_servers", "mptcp_nginx_streams"):
         entry = specs[kind]["options"]
@@ -62,13 +31,8 @@ def test_fixed_interface():
     assert "udp" in specs["mptcp_nginx_streams"]["options"]["listen"]["options"]
 
 
-def test_handlers_listen_on_private_topics():
-    for handler in load("handlers", "main.yml"):
-        assert handler["listen"].startswith("__mptcp_nginx_"), handler
-
-
 def test_the_role_includes_mptcpize_for_nginx():
-    tasks = load("tasks", "main.yml")
+    tasks = load(ROLE, "tasks", "main.yml")
     include = [t for t in tasks if t.get("ansible.builtin.include_role", {}).get("name") == "mptcp.linux.mptcpize"]
     assert len(include) == 1
     assert include[0]["vars"]["mptcpize_services"] == [{"name": "nginx"}]
@@ -80,11 +44,11 @@ def test_the_role_includes_mptcpize_for_nginx():
     ("a\\\\b", True), ("a b", False), ("a\tb", False), ("a\\ b", False), ("#x", False), ('"x"', False), ("'x'", False), ("", False), ("a\\", False),
 ])
 def test_one_word_pattern(word, valid):
-    assert bool(re.match(load("vars", "main.yml")["__mptcp_nginx_word"], word)) is valid
+    assert bool(re.match(load(ROLE, "vars", "main.yml")["__mptcp_nginx_word"], word)) is valid
 
 
 def probe_module():
-    spec = importlib.util.spec_from_file_location("nginx_probe", os.path.join(ROLE, "files", "nginx_probe.py"))
+    spec = importlib.util.spec_from_file_location("nginx_probe", role_path(ROLE, "files", "nginx_probe.py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -9,53 +9,27 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import importlib.util
-import os
 
 import pytest
-import yaml
 
-ROLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir, os.pardir, "roles", "mptcp")
+from conftest import options, role_path
 
-
-def load(*parts):
-    with open(os.path.join(ROLE, *parts)) as handle:
-        return yaml.safe_load(handle)
-
-
-def options():
-    return load("meta", "argument_specs.yml")["argument_specs"]["main"]["options"]
+ROLE = "mptcp"
 
 
 @pytest.fixture(scope="module")
 def helper():
-    spec = importlib.util.spec_from_file_location("mptcp_host_net", os.path.join(ROLE, "files", "mptcp_host_net.py"))
+    spec = importlib.util.spec_from_file_location("mptcp_host_net", role_path(ROLE, "files", "mptcp_host_net.py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def test_every_option_is_documented_typed_and_defaulted():
-    for name, spec in options().items():
-        assert name.startswith("mptcp_"), name
-        assert spec.get("type") in ("str", "bool", "list", "int", "dict", "path"), name
-        assert spec.get("description"), name
-        assert "default" in spec, name
-
-
-def test_defaults_are_the_argument_specs_defaults():
-    assert load("defaults", "main.yml") == dict((name, spec["default"]) for name, spec in options().items())
 
 
 def test_site_variables_are_role_variables():
     """playbooks/site.yml's documented variables keep working."""
     for name in ("mptcp_endpoint_interfaces", "mptcp_endpoints", "mptcp_endpoints_state", "mptcp_limits_subflows",
                  "mptcp_limits_add_addr_accepted", "mptcp_scheduler", "mptcp_path_manager", "mptcp_persist"):
-        assert name in options(), name
-
-
-def test_handlers_listen_on_private_topics():
-    for handler in load("handlers", "main.yml"):
-        assert handler["listen"].startswith("__mptcp_"), handler["name"]
+        assert name in options(ROLE), name
 
 
 def _links(*addresses):

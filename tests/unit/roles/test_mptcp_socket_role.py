@@ -9,48 +9,20 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import os
 import re
 
 import jinja2
 import pytest
-import yaml
 
-ROLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir, os.pardir, "roles",
-                    "mptcp_socket")
+from conftest import load
 
-
-def load(*parts):
-    with open(os.path.join(ROLE, *parts)) as handle:
-        return yaml.safe_load(handle)
-
-
-def options():
-    return load("meta", "argument_specs.yml")["argument_specs"]["main"]["options"]
+ROLE = "mptcp_socket"
 
 
 def role_var(name):
     """A role variable, with the role variables it is built from filled in."""
-    variables = load("vars", "main.yml")
+    variables = load(ROLE, "vars", "main.yml")
     return jinja2.Template(variables[name]).render(**variables)
-
-
-def test_every_option_is_documented_typed_and_defaulted():
-    for name, spec in options().items():
-        assert name.startswith("mptcp_socket_"), name
-        assert spec.get("type") in ("bool", "list", "int"), name
-        assert spec.get("description"), name
-        assert "default" in spec, name
-
-
-def test_defaults_are_the_argument_specs_defaults():
-    public = dict((k, v) for k, v in load("defaults", "main.yml").items() if not k.startswith("__"))
-    assert public == dict((name, spec["default"]) for name, spec in options().items())
-
-
-def test_handlers_listen_on_private_topics():
-    for handler in load("handlers", "main.yml"):
-        assert handler["listen"].startswith("__mptcp_socket_"), handler
 
 
 @pytest.mark.parametrize("address,valid", [
@@ -69,8 +41,8 @@ def test_listen_pattern(address, valid):
     ("a@b", False), ("a b", False), ("../x", False), ("-x", False), ("", False),
 ])
 def test_unit_name_pattern(name, valid):
-    assert bool(re.match(load("vars", "main.yml")["__mptcp_socket_name_re"], name)) is valid
+    assert bool(re.match(load(ROLE, "vars", "main.yml")["__mptcp_socket_name_re"], name)) is valid
 
 
 def test_minimum_systemd_is_the_first_with_mptcp_sockets():
-    assert load("vars", "main.yml")["__mptcp_socket_min_systemd"] == 257
+    assert load(ROLE, "vars", "main.yml")["__mptcp_socket_min_systemd"] == 257

@@ -1,0 +1,80 @@
+# -*- coding: utf-8 -*-
+# Copyright: mptcp.linux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What every role of the collection promises about its interface."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import glob
+import os
+
+import pytest
+
+from conftest import ROLES, load, options, role_path
+
+ALL_ROLES = sorted(os.path.basename(path) for path in glob.glob(os.path.join(ROLES, "*")) if os.path.isdir(path))
+TYPES = ("str", "bool", "list", "int", "dict", "path", "raw")
+
+
+def _walk(specs, path=""):
+    for name, spec in specs.items():
+        yield path + name, spec
+        yield from _walk(spec.get("options", {}), path + name + ".")
+
+
+def _tasks(items):
+    """Every task of a task list, blocks included."""
+    for item in items or []:
+        yield item
+        for key in ("block", "rescue", "always"):
+            yield from _tasks(item.get(key))
+
+
+def test_the_five_roles_exist():
+    assert ALL_ROLES == ["mptcp", "mptcp_nginx", "mptcp_socket", "mptcpd", "mptcpize"]
+
+
+@pytest.mark.parametrize("role", ALL_ROLES)
+def test_every_option_is_documented_and_typed(role):
+    for name, spec in _walk(options(role)):
+        assert spec.get("description"), name
+        assert spec.get("type") in TYPES, name
+        if spec["type"] == "list":
+            assert spec.get("elements"), name
+
+
+@pytest.mark.parametrize("role", ALL_ROLES)
+def test_public_variables_are_prefixed_and_defaulted(role):
+    for name, spec in options(role).items():
+        assert name.startswith(role + "_"), name
+        assert "default" in spec, name
+
+
+@pytest.mark.parametrize("role", ALL_ROLES)
+def test_defaults_are_the_argument_specs_defaults(role):
+    public = dict((k, v) for k, v in (load(role, "defaults", "main.yml") or {}).items() if not k.startswith("__"))
+    assert public == dict((name, spec["default"]) for name, spec in options(role).items())
+
+
+@pytest.mark.parametrize("role", ALL_ROLES)
+def test_handlers_listen_on_private_topics_that_tasks_notify(role):
+    heard = set()
+    if os.path.exists(role_path(role, "handlers", "main.yml")):
+        for handler in load(role, "handlers", "main.yml"):
+            assert handler["listen"].startswith("__%s_" % role), handler["name"]
+            heard.add(handler["listen"])
+    notified = set()
+    for path in glob.glob(role_path(role, "tasks", "*.yml")):
+        for task in _tasks(load(role, "tasks", os.path.basename(path))):
+            topics = task.get("notify", [])
+            notified.update([topics] if isinstance(topics, str) else topics)
+    assert notified <= heard, "notified but no handler listens: %s" % sorted(notified - heard)
+
+
+@pytest.mark.parametrize("role", ALL_ROLES)
+def test_readme_keeps_the_generated_section_markers(role):
+    with open(role_path(role, "README.md")) as handle:
+        text = handle.read()
+    assert text.index("<!-- BEGIN ARGUMENT SPECS -->") < text.index("<!-- END ARGUMENT SPECS -->")
