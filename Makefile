@@ -45,7 +45,7 @@ help:
 	@echo "make lab          the netns lab (lab/run; root)"
 	@echo "make molecule     Molecule scenarios in QEMU VMs, one at a time (tools/molecule; root);"
 	@echo "                  SCENARIOS=\"pair host\" runs some (default: every molecule/*/molecule.yml)"
-	@echo "make test         venv, unit, lint, sanity, integration, molecule"
+	@echo "make test         venv, unit, lint, sanity, build, integration, molecule"
 	@echo "make collection   link .build/collections/ansible_collections/mptcp/linux to the tree"
 	@echo "make clean        remove .build and tests/output"
 
@@ -97,7 +97,7 @@ molecule: $(STAMP) | $(COLLECTION_LINK)
 	if (( $${#failed[@]} )); then echo "make molecule: failed: $${failed[*]}" >&2; exit 1; fi
 
 test: venv
-	$(MAKE) --no-print-directory unit lint sanity integration molecule
+	$(MAKE) --no-print-directory unit lint sanity build integration molecule
 
 clean:
 	rm -rf .build tests/output .pytest_cache
