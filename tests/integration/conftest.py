@@ -192,6 +192,12 @@ class Runner(object):
         return self._run(path, options=["--check"] if check else [])
 
     def _run(self, path, wrap=None, options=()):
+        tasks, dummy = self.run_playbook(path, wrap, options)
+        return [t["hosts"]["target"] for t in tasks if "target" in t["hosts"]]
+
+    def run_playbook(self, path, wrap=None, options=()):
+        """Run the playbook at PATH with the json callback; returns its first
+        play's task entries ({"task": ..., "hosts": ...}) and stderr."""
         inventory = self.write_inventory(wrap)
         proc = subprocess.run([os.path.join(VENV_BIN, "ansible-playbook"), "-i", str(inventory), str(path)] + list(options),
                               capture_output=True, text=True, check=False,
@@ -200,7 +206,7 @@ class Runner(object):
             report = json.loads(proc.stdout)
         except ValueError:
             raise AssertionError("ansible-playbook output is not JSON:\n%s\n%s" % (proc.stdout, proc.stderr))
-        return [t["hosts"]["target"] for t in report["plays"][0]["tasks"] if "target" in t["hosts"]]
+        return report["plays"][0]["tasks"], proc.stderr
 
 
 def files_under(directory):

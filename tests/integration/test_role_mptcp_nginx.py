@@ -13,7 +13,6 @@ Molecule scenarios nginx and nginx-fallback.
 from __future__ import absolute_import, division, print_function
 
 import glob
-import json
 import os
 import re
 import shutil
@@ -27,7 +26,7 @@ import uuid
 import pytest
 import yaml
 
-from conftest import VENV_BIN, Runner, ip, shell_wrapper
+from conftest import Runner, ip, shell_wrapper
 
 ROLE = "mptcp.linux.mptcp_nginx"
 STREAM_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so"
@@ -171,18 +170,10 @@ class RolePlay(Runner):
         if nginx is not None:
             wrap = shell_wrapper(self.tmp_path / ("python-%s" % nginx.netns), "ip", "netns", "exec", nginx.netns,
                                  sys.executable)
-        inventory = self.write_inventory(wrap)
-        argv = [os.path.join(VENV_BIN, "ansible-playbook"), "--diff", "-i", str(inventory), str(path)]
-        proc = subprocess.run(argv + (["--check"] if check else []),
-                              capture_output=True, text=True, check=False,
-                              env=self.env(ANSIBLE_STDOUT_CALLBACK="ansible.posix.json"))
-        try:
-            report = json.loads(proc.stdout)
-        except ValueError:
-            raise AssertionError("ansible-playbook output is not JSON:\n%s\n%s" % (proc.stdout, proc.stderr))
-        results = [t["hosts"].get("target", {}) for t in report["plays"][0]["tasks"]]
-        names = [t["task"]["name"] for t in report["plays"][0]["tasks"]]
-        assert "report" in names and names.count("report") == 1, (names, proc.stderr)
+        tasks, stderr = self.run_playbook(path, wrap, ["--diff"] + (["--check"] if check else []))
+        results = [t["hosts"].get("target", {}) for t in tasks]
+        names = [t["task"]["name"] for t in tasks]
+        assert "report" in names and names.count("report") == 1, (names, stderr)
         outcomes = results[names.index("report")]["msg"]
         assert not names[names.index("report") + 1:], "handlers ran after the role: %s" % names
         # A case changed something when any of its tasks (the included
