@@ -14,15 +14,16 @@ PROC_DIR = "/proc/sys/net/mptcp"
 DEFAULT_PERSIST_PATH = "/etc/sysctl.d/90-mptcp.conf"
 
 # option -> (kernel version that added the knob, kind, extra)
-#   bool: written 0/1; int: (min, max); str: free text checked elsewhere
+#   bool: written 0/1; int: (min, max); str: the file listing the values this
+#   kernel offers (not checked when the kernel has no such file)
 KNOBS = {
     "enabled": ("5.6", "bool", None),
     "add_addr_timeout": ("5.11", "int", (0, 2147483)),
     "checksum_enabled": ("5.14", "bool", None),
     "allow_join_initial_addr_port": ("5.14", "bool", None),
     "stale_loss_cnt": ("5.16", "int", (1, 2147483647)),
-    "path_manager": ("5.19", "str", None),  # path_manager since 6.15, pm_type before
-    "scheduler": ("6.6", "str", None),
+    "path_manager": ("5.19", "str", "available_path_managers"),  # path_manager since 6.15, pm_type before
+    "scheduler": ("6.6", "str", "available_schedulers"),
     "close_timeout": ("6.7", "int", (0, 2147483)),
     "blackhole_timeout": ("6.12", "int", (0, 2147483647)),
     "syn_retrans_before_tcp_fallback": ("6.14", "int", (0, 255)),
@@ -113,19 +114,12 @@ def validate(desired):
             low, high = extra
             if not low <= value <= high:
                 problems.append("%s: %s is out of range %d..%d" % (option, value, low, high))
-        elif option == "scheduler":
-            available = read("available_schedulers").split() if exists("available_schedulers") else None
-            if available is not None and value not in available:
-                problems.append(
-                    "scheduler: %r is not available on this kernel; available schedulers: %s"
-                    % (value, ", ".join(available))
-                )
-        elif option == "path_manager" and exists("available_path_managers"):
-            available = read("available_path_managers").split()
+        elif kind == "str" and exists(extra):
+            available = read(extra).split()
             if value not in available:
                 problems.append(
-                    "path_manager: %r is not available on this kernel; available path managers: %s"
-                    % (value, ", ".join(available))
+                    "%s: %r is not available on this kernel; %s: %s"
+                    % (option, value, extra.replace("_", " "), ", ".join(available))
                 )
     if problems:
         raise SysctlError("; ".join(problems))
