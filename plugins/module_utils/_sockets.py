@@ -60,10 +60,10 @@ def errno_reason(code):
     return _ERRNO_MEANING.get(code, os.strerror(code))
 
 
-def usability(family=socket.AF_INET):
-    """Whether this namespace can open an MPTCP socket, and if not, why."""
+def usability():
+    """Whether this namespace can open an (IPv4) MPTCP socket, and if not, why."""
     try:
-        sock = socket.socket(family, socket.SOCK_STREAM, IPPROTO_MPTCP)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, IPPROTO_MPTCP)
     except (OSError, socket.error) as exc:
         return {
             "usable": False,
