@@ -89,7 +89,7 @@ def validate(config, state):
                 entry["address"] = _normalize_address(raw["address"])
             except ValueError as exc:
                 problems.append("%s.address: %r is not a valid IPv4 or IPv6 unicast address (%s)" % (where, raw["address"], exc))
-        if entry["address"] is None and entry["dev"] is None and raw.get("address") is None:
+        if raw.get("address") is None and entry["dev"] is None:
             if not (state == "deleted" and entry["id"] is not None):
                 problems.append("%s: give an address, or a dev to use all of its addresses" % where)
         if entry["id"] is not None and not 1 <= entry["id"] <= 255:
