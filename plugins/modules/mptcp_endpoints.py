@@ -188,7 +188,6 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mptcp.linux.plugins.module_utils import _endpoints, _netlink
 from ansible_collections.mptcp.linux.plugins.module_utils._common import NETNS_ARGUMENT, enter_netns
-from ansible_collections.mptcp.linux.plugins.module_utils._netlink import mptcp_client
 
 
 def _shown(endpoints):
@@ -241,7 +240,7 @@ def main():
         module.exit_json(changed=False, rendered=_endpoints.render_batch([a[1] for a in actions]))
 
     enter_netns(module)
-    client = mptcp_client(module)
+    client = _netlink.mptcp_client(module)
     before = client.endpoints()
     shown_before = _shown(before)
     if state == "gathered":

@@ -72,7 +72,6 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mptcp.linux.plugins.module_utils import _netlink
 from ansible_collections.mptcp.linux.plugins.module_utils._common import NETNS_ARGUMENT, enter_netns
-from ansible_collections.mptcp.linux.plugins.module_utils._netlink import mptcp_client
 
 LIMIT_MAX = 8
 
@@ -93,7 +92,7 @@ def main():
         module.fail_json(msg="; ".join(problems))
 
     enter_netns(module)
-    client = mptcp_client(module)
+    client = _netlink.mptcp_client(module)
     before = client.limits()
     after = dict(before, **desired)
     result = dict(changed=after != before, before=before, after=after, commands=[])
