@@ -429,6 +429,19 @@ def print_report(r):
 # ---------------------------------------------------------------- main
 
 
+def add_lab_arguments(parser, connect_help):
+    """The arguments of the modes that drive a client and a server namespace."""
+    parser.add_argument("--client-ns", required=True)
+    parser.add_argument("--server-ns", required=True)
+    parser.add_argument("--connect", required=True, help=connect_help)
+    parser.add_argument("--port", type=int, default=5201, help="the MPTCP server's port")
+    parser.add_argument("--path-ifs", default="srv-p1,srv-p2",
+                        type=lambda s: [x for x in s.split(",") if x],
+                        help="server interfaces of path 1, path 2, ... (default srv-p1,srv-p2)")
+    parser.add_argument("--path-rate", help="shaped rate of one path, tc syntax (e.g. 50mbit)")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -451,40 +464,22 @@ def parse_args(argv):
 
     compare = modes.add_parser(
         "compare", help="MPTCP vs single-path TCP between two namespaces")
-    compare.add_argument("--client-ns", required=True)
-    compare.add_argument("--server-ns", required=True)
-    compare.add_argument("--connect", required=True,
-                         help="server address on path 1 (both runs start there)")
-    compare.add_argument("--port", type=int, default=5201, help="the MPTCP server's port")
+    add_lab_arguments(compare, "server address on path 1 (both runs start there)")
     compare.add_argument("--tcp-port", type=int, default=5202,
                          help="the plain TCP server's port")
     compare.add_argument("--duration", type=float, default=10.0,
                          help="seconds per run (default 10)")
-    compare.add_argument("--path-ifs", default="srv-p1,srv-p2",
-                         type=lambda s: [x for x in s.split(",") if x],
-                         help="server interfaces of path 1, path 2, ... (default srv-p1,srv-p2)")
-    compare.add_argument("--path-rate", help="shaped rate of one path, tc syntax (e.g. 50mbit)")
     compare.add_argument("--min-subflows", type=int, default=0,
                          help="fail unless this many subflows came up")
-    compare.add_argument("--json", action="store_true", help="print JSON")
 
     failover = modes.add_parser(
         "failover", help="one MPTCP download that loses a path half-way")
-    failover.add_argument("--client-ns", required=True)
-    failover.add_argument("--server-ns", required=True)
-    failover.add_argument("--connect", required=True,
-                          help="server address on path 1 (the initial subflow)")
-    failover.add_argument("--port", type=int, default=5201, help="the MPTCP server's port")
+    add_lab_arguments(failover, "server address on path 1 (the initial subflow)")
     failover.add_argument("--duration", type=float, default=8.0, help="seconds (default 8)")
     failover.add_argument("--cut-after", type=float, default=3.0,
                           help="seconds before the path goes down (default 3)")
     failover.add_argument("--cut", default="srv-p1",
                           help="server interface taken down (default srv-p1: the initial subflow's)")
-    failover.add_argument("--path-ifs", default="srv-p1,srv-p2",
-                          type=lambda s: [x for x in s.split(",") if x],
-                          help="server interfaces of path 1, path 2, ... (default srv-p1,srv-p2)")
-    failover.add_argument("--path-rate", help="shaped rate of one path, tc syntax (e.g. 50mbit)")
-    failover.add_argument("--json", action="store_true", help="print JSON")
     args = parser.parse_args(argv)
     if args.mode == "failover" and not 0 < args.cut_after < args.duration:
         parser.error("--cut-after must be between 0 and --duration")
