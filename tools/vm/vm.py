@@ -360,18 +360,18 @@ def qmp(path, command, arguments):
 
 
 def set_link(scenario, link, state, only=None):
-    path = os.path.join(scenario_dir(scenario), 'instances.json')
-    names = [i['instance'] for i in load_instances(scenario) if link in i['links']]
+    on_link = [i for i in load_instances(scenario) if link in i['links']]
+    names = [i['instance'] for i in on_link]
     if not names:
-        raise VMError('no VM of scenario %s is on link %r (see %s)' % (scenario, link, path))
+        raise VMError('no VM of scenario %s is on link %r (see %s)'
+                      % (scenario, link, os.path.join(scenario_dir(scenario), 'instances.json')))
     if only is not None:
         if only not in names:
             raise VMError('%s is not on link %r (VMs on it: %s)' % (only, link, ', '.join(names)))
-        names = [only]
-    for name in names:
-        instance = instance_of(scenario, name)
+        on_link = [i for i in on_link if i['instance'] == only]
+    for instance in on_link:
         qmp(instance['qmp'], 'set_link', {'name': 'nic-' + link, 'up': state == 'up'})
-        log('%s: link %s (%s) %s' % (name, link, instance['links'][link], state))
+        log('%s: link %s (%s) %s' % (instance['instance'], link, instance['links'][link], state))
 
 
 def main(argv=None):
