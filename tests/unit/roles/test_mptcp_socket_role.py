@@ -1,9 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: mptcp.linux contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The mptcp_socket role's interface: meta/argument_specs.yml and defaults
-agree, handlers listen on private topics, and the listen and name patterns
-accept what systemd's ListenStream= takes and refuse the rest."""
+"""The mptcp_socket role's constants: the listen and name patterns accept what
+systemd's ListenStream= and unit names take and refuse the rest, and the
+minimum systemd is the first with MPTCP sockets."""
 
 from __future__ import absolute_import, division, print_function
 

@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: mptcp.linux contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The mptcpd role's interface: meta/argument_specs.yml, defaults and
-handlers agree with each other and with mptcpd's own option names."""
+"""The mptcpd role's interface: the defaults other roles rely on, and the
+flag choices and template keys agree with mptcpd's own option names."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -48,9 +48,3 @@ def test_template_writes_only_mptcpd_keys():
     with open(role_path(ROLE, "templates", "mptcpd.conf.j2")) as handle:
         keys = re.findall(r"^([a-z-]+)=", handle.read(), re.MULTILINE)
     assert keys == ["plugin-dir", "path-manager", "addr-flags", "notify-flags", "load-plugins"]
-
-
-def test_readme_keeps_the_generated_section_markers():
-    with open(role_path(ROLE, "README.md")) as handle:
-        text = handle.read()
-    assert text.index("<!-- BEGIN ARGUMENT SPECS -->") < text.index("<!-- END ARGUMENT SPECS -->")

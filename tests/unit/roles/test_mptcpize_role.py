@@ -1,10 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: mptcp.linux contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The mptcpize role's interface: meta/argument_specs.yml and defaults agree,
-the fixed interface other roles rely on holds, and the service-name pattern
-accepts what systemd names services and nothing that could leave the
-drop-in directory."""
+"""The mptcpize role's interface: the fixed interface other roles rely on
+holds, and the service-name pattern accepts what systemd names services and
+nothing that could leave the drop-in directory."""
 
 from __future__ import absolute_import, division, print_function
 
