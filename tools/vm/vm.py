@@ -295,10 +295,9 @@ def create(scenario, platforms):
         for platform in platforms:
             name, image = platform['name'], images[platform['suite']]
             files = os.path.join(rundir, name)
-            for stale in [files + '.serial.log'] + [os.path.join(rundir, '%s.%s.sock' % (link, name))
-                                                    for link in platform.get('links', [])]:
-                if os.path.exists(stale):
-                    os.remove(stale)
+            # destroy() above removed everything of the last run but its serial logs.
+            if os.path.exists(files + '.serial.log'):
+                os.remove(files + '.serial.log')
             subprocess.run(['qemu-img', 'create', '-q', '-f', 'qcow2', '-F', 'qcow2',
                             '-b', os.path.join(image, 'disk.qcow2'), files + '.qcow2'], check=True)
             port = free_port()
