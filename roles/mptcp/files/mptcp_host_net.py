@@ -45,24 +45,22 @@ class Failure(Exception):
     pass
 
 
-class Ip(object):
-    """The `ip` command: JSON reads, and writes that check mode skips."""
+def ip_json(*args):
+    """`ip -j ARGS`, parsed; a table that does not exist yet is empty."""
+    proc = subprocess.run(["ip", "-j"] + list(args), capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        if "table does not exist" in proc.stderr:
+            return []
+        raise Failure("ip %s: %s" % (" ".join(args), proc.stderr.strip()))
+    return json.loads(proc.stdout) if proc.stdout.strip() else []
 
-    @staticmethod
-    def json(*args):
-        proc = subprocess.run(["ip", "-j"] + list(args), capture_output=True, text=True, check=False)
+
+def run(argv, check):
+    """Run a change, except in check mode."""
+    if not check:
+        proc = subprocess.run(argv, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
-            if "table does not exist" in proc.stderr:
-                return []
-            raise Failure("ip %s: %s" % (" ".join(args), proc.stderr.strip()))
-        return json.loads(proc.stdout) if proc.stdout.strip() else []
-
-    @staticmethod
-    def run(argv, check):
-        if not check:
-            proc = subprocess.run(argv, capture_output=True, text=True, check=False)
-            if proc.returncode != 0:
-                raise Failure("%s: %s" % (" ".join(argv), proc.stderr.strip()))
+            raise Failure("%s: %s" % (" ".join(argv), proc.stderr.strip()))
 
 
 def read_rp_filter(name):
@@ -146,53 +144,51 @@ def _route_words(route):
     return words
 
 
-def policy_routing(ip, spec, check):
+def policy_routing(spec, check):
     base, priority = spec["table_base"], spec["priority"]
-    links = ip.json("address", "show")
-    main_routes = dict((family, ip.json("-%d" % family, "route", "show", "table", "main")) for family in (4, 6))
+    links = ip_json("address", "show")
+    main_routes = dict((family, ip_json("-%d" % family, "route", "show", "table", "main")) for family in (4, 6))
     rules, tables = desired_routing(spec, links, main_routes, check)
     ours = range(base + 1, base + 256)
     commands, batch = [], {"4": [], "6": []}
 
+    def change(argv):
+        commands.append(" ".join(argv))
+        run(argv, check)
+
     for family in (4, 6):
+        host_prefixlen = 32 if family == 4 else 128
         wanted = set((r["src"], r["table"]) for r in rules if r["family"] == family)
         present = set()
-        for rule in ip.json("-%d" % family, "rule", "show"):
+        for rule in ip_json("-%d" % family, "rule", "show"):
             if rule.get("priority") != priority or not str(rule.get("table", "")).isdigit():
                 continue
             table = int(rule["table"])
             if table not in ours:
                 continue
             key = (rule.get("src"), table)
-            if key in wanted and rule.get("srclen") in (None, 32 if family == 4 else 128):
+            if key in wanted and rule.get("srclen") in (None, host_prefixlen):
                 present.add(key)
                 continue
             argv = ["ip", "-%d" % family, "rule", "del", "priority", str(priority), "table", str(table)]
             if rule.get("src") and rule["src"] != "all":
-                argv[4:4] = ["from", "%s/%s" % (rule["src"], rule.get("srclen", 32 if family == 4 else 128))]
-            commands.append(" ".join(argv))
-            ip.run(argv, check)
+                argv[4:4] = ["from", "%s/%s" % (rule["src"], rule.get("srclen", host_prefixlen))]
+            change(argv)
         for src, table in sorted(wanted):
             words = ["rule", "add", "from", src, "table", str(table), "priority", str(priority)]
             batch[str(family)].append(" ".join(words))
             if (src, table) not in present:
-                argv = ["ip", "-%d" % family] + words
-                commands.append(" ".join(argv))
-                ip.run(argv, check)
+                change(["ip", "-%d" % family] + words)
 
     for (family, table), routes in sorted(tables.items()):
-        current = ip.json("-%d" % family, "route", "show", "table", str(table))
+        current = ip_json("-%d" % family, "route", "show", "table", str(table))
         have = set(_route_key(r) for r in current)
         want = set(_route_key(r) for r in routes)
         if have != want:
             if current:
-                argv = ["ip", "-%d" % family, "route", "flush", "table", str(table)]
-                commands.append(" ".join(argv))
-                ip.run(argv, check)
+                change(["ip", "-%d" % family, "route", "flush", "table", str(table)])
             for route in routes:
-                argv = ["ip", "-%d" % family, "route", "add"] + _route_words(route) + ["table", str(table)]
-                commands.append(" ".join(argv))
-                ip.run(argv, check)
+                change(["ip", "-%d" % family, "route", "add"] + _route_words(route) + ["table", str(table)])
         for route in routes:
             batch[str(family)].append(" ".join(["route", "replace"] + _route_words(route) + ["table", str(table)]))
 
@@ -209,7 +205,7 @@ def main(argv):
         if argv[0] == "rp_filter":
             result = rp_filter(spec, check)
         else:
-            result = policy_routing(Ip(), spec, check)
+            result = policy_routing(spec, check)
     except (Failure, ValueError, KeyError) as exc:
         print(json.dumps({"failed": True, "msg": str(exc)}))
         return 1
