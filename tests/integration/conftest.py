@@ -107,6 +107,10 @@ class Netns(object):
     def ip(self, *args):
         return ip("-n", self.name, *args)
 
+    def interpreter(self, directory, python):
+        """An inventory interpreter that runs PYTHON inside this namespace."""
+        return shell_wrapper(directory / ("python-in-%s" % self.name), "ip", "netns", "exec", self.name, python)
+
     def endpoints(self):
         """The oracle: `ip -j mptcp endpoint show`, normalized."""
         out = self.ip("-j", "mptcp", "endpoint", "show").strip()

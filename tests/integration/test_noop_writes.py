@@ -10,7 +10,7 @@ import os
 import re
 import subprocess
 
-from conftest import VENV_BIN, shell_wrapper
+from conftest import VENV_BIN
 
 WRITE_OPEN = re.compile(r'open(?:at)?\(.*"(/proc/sys/net/mptcp/[^"]+|[^"]*sysctl\.d[^"]*)".*O_(?:WRONLY|RDWR)')
 RENAME = re.compile(r'rename(?:at2?)?\(.*sysctl\.d')
@@ -34,8 +34,7 @@ def traced_writes(runner, inventory, play, name):
 def test_second_run_writes_nothing(runner, netns, tmp_path):
     conf_dir = tmp_path / "sysctl.d"
     conf_dir.mkdir()
-    inventory = runner.write_inventory(
-        shell_wrapper(tmp_path / "python-in-ns", "ip", "netns", "exec", netns.name, runner.python))
+    inventory = runner.write_inventory(netns.interpreter(tmp_path, runner.python))
     for n in range(20, 25):
         netns.ip("addr", "add", "10.66.0.%d/24" % n, "dev", "lan1")
     tasks = [

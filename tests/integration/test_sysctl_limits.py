@@ -6,7 +6,7 @@ from __future__ import absolute_import, division, print_function
 
 import os
 
-from conftest import assert_idempotent, four_runs, shell_wrapper
+from conftest import assert_idempotent, four_runs
 
 
 def test_sysctl_every_knob(runner, netns):
@@ -27,7 +27,7 @@ def test_sysctl_every_knob(runner, netns):
 def test_sysctl_persist_writes_one_file_atomically_once(runner, netns, tmp_path):
     conf = tmp_path / "sysctl.d" / "90-mptcp.conf"
     conf.parent.mkdir()
-    wrapper = shell_wrapper(tmp_path / "python-in-ns", "ip", "netns", "exec", netns.name, runner.python)
+    wrapper = netns.interpreter(tmp_path, runner.python)
     args = {"enabled": True, "checksum_enabled": True, "persist": True, "persist_path": str(conf)}
     first = runner.play([("mptcp.linux.mptcp_sysctl", args, {"diff": True})], wrap=wrapper)[0]
     assert first["changed"] and first["persist_changed"], first
