@@ -20,7 +20,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
 import os
 import subprocess
 import time
@@ -28,7 +27,7 @@ import time
 import pytest
 import yaml
 
-from conftest import VENV_BIN, Runner
+from conftest import Runner
 
 MPTCPD = "/usr/libexec/mptcpd"
 PYTHON = "/usr/bin/python3"
@@ -86,7 +85,7 @@ class Host(object):
             'ns=$3 && shift 3 && exec ip netns exec "$ns" "$0" "$@"'
             "' %s %s %s %s \"$@\"\n" % (PYTHON, self.etc_mptcpd, self.sysctl_d, netns.name))
         wrapper.chmod(0o755)
-        self.inventory = self.runner.write_inventory(str(wrapper))
+        self.wrapper = str(wrapper)
 
     def apply(self, role_vars, check=False):
         """Run the role; returns each task's result, in order, and the failed one, if any."""
@@ -95,16 +94,8 @@ class Host(object):
             "hosts": "all", "gather_facts": False,
             "roles": [{"role": "mptcp.linux.mptcpd", "vars": dict(OFFLINE, **role_vars)}],
         }]))
-        argv = [os.path.join(VENV_BIN, "ansible-playbook"), "-i", str(self.inventory), str(play), "--diff"]
-        if check:
-            argv.append("--check")
-        proc = subprocess.run(argv, capture_output=True, text=True, check=False,
-                              env=self.runner.env(ANSIBLE_STDOUT_CALLBACK="ansible.posix.json"))
-        try:
-            report = json.loads(proc.stdout)
-        except ValueError:
-            raise AssertionError("ansible-playbook output is not JSON:\n%s\n%s" % (proc.stdout, proc.stderr))
-        results = [dict(t["hosts"]["target"], task=t["task"]["name"]) for t in report["plays"][0]["tasks"]]
+        tasks, dummy = self.runner.run_playbook(play, self.wrapper, ["--diff"] + (["--check"] if check else []))
+        results = [dict(t["hosts"]["target"], task=t["task"]["name"]) for t in tasks]
         failed = [r for r in results if r.get("failed")]
         return results, (failed[0] if failed else None)
 
