@@ -125,24 +125,24 @@ def start_sshd(tmp):
 
 def host_vars(tmp, connection, vm=None):
     if connection == "vm":
-        return {"ansible_connection": "ssh", "ansible_host": vm["address"], "ansible_port": vm["port"],
-                "ansible_user": vm["user"], "ansible_ssh_private_key_file": vm["identity_file"],
-                "ansible_ssh_pipelining": True, "ansible_python_interpreter": VM_PYTHON,
-                "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"
-                                           " -o ControlMaster=auto -o ControlPersist=60s"
-                                           " -o ControlPath=%s/cm-%%%%C" % tmp}
+        return ssh_vars(tmp, vm["address"], vm["port"], vm["user"], vm["identity_file"], VM_PYTHON)
     if connection == "local":
         wrapper = os.path.join(tmp, "python")
         with open(wrapper, "w") as handle:
             handle.write('#!/bin/sh\nexec ip netns exec %s %s "$@"\n' % (NS, sys.executable))
         os.chmod(wrapper, 0o755)
         return {"ansible_connection": "local", "ansible_python_interpreter": wrapper}
-    return {"ansible_connection": "ssh", "ansible_host": SSH_HOST, "ansible_port": SSH_PORT, "ansible_user": "root",
-            "ansible_ssh_private_key_file": os.path.join(tmp, "id"), "ansible_ssh_pipelining": True,
+    return ssh_vars(tmp, SSH_HOST, SSH_PORT, "root", os.path.join(tmp, "id"), sys.executable)
+
+
+def ssh_vars(tmp, host, port, user, key, python):
+    """A host reached the way a fleet is: SSH with pipelining and ControlPersist."""
+    return {"ansible_connection": "ssh", "ansible_host": host, "ansible_port": port, "ansible_user": user,
+            "ansible_ssh_private_key_file": key, "ansible_ssh_pipelining": True,
             "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"
                                        " -o ControlMaster=auto -o ControlPersist=60s"
                                        " -o ControlPath=%s/cm-%%%%C" % tmp,
-            "ansible_python_interpreter": sys.executable}
+            "ansible_python_interpreter": python}
 
 
 def playbook(tmp, name):
