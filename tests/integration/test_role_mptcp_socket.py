@@ -22,7 +22,7 @@ import sys
 import pytest
 import yaml
 
-from conftest import REPO, VENV_BIN, Runner, files_under
+from conftest import REPO, Runner, files_under
 
 TEMPLATES = os.path.join(REPO, "roles", "mptcp_socket", "templates")
 
@@ -117,9 +117,8 @@ def render(runner, items):
              for template, item, name in items]
     path = runner.tmp_path / "render.yml"
     path.write_text(yaml.safe_dump([{"hosts": "all", "gather_facts": False, "tasks": tasks}]))
-    proc = subprocess.run([os.path.join(VENV_BIN, "ansible-playbook"), "-i", str(runner.write_inventory()), str(path)],
-                          capture_output=True, text=True, check=False, env=runner.env())
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    results, stderr = runner.run_playbook(path)
+    assert not any(r["hosts"]["target"].get("failed") for r in results), (results, stderr)
     return dict((name, (out / name).read_text()) for dummy, dummy2, name in items), str(out)
 
 

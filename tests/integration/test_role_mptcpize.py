@@ -26,7 +26,7 @@ import uuid
 import pytest
 import yaml
 
-from conftest import REPO, VENV_BIN, Runner, files_under
+from conftest import REPO, Runner, files_under
 
 TEMPLATE = os.path.join(REPO, "roles", "mptcpize", "templates", "50-mptcpize.conf.j2")
 LIBRARY = sorted(glob.glob("/usr/lib/*/mptcpize/libmptcpwrap.so.0") + glob.glob("/usr/lib*/libmptcpwrap.so.0"))
@@ -87,9 +87,8 @@ def render(runner, library):
     task = {"name": "render", "ansible.builtin.template": template, "vars": {"__mptcpize_library_path": library}}
     path = runner.tmp_path / "render.yml"
     path.write_text(yaml.safe_dump([{"hosts": "all", "gather_facts": False, "tasks": [task]}]))
-    proc = subprocess.run([os.path.join(VENV_BIN, "ansible-playbook"), "-i", str(runner.write_inventory()), str(path)],
-                          capture_output=True, text=True, check=False, env=runner.env())
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    results, stderr = runner.run_playbook(path)
+    assert not any(r["hosts"]["target"].get("failed") for r in results), (results, stderr)
     return (out / "50-mptcpize.conf").read_text()
 
 
