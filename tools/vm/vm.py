@@ -260,18 +260,22 @@ def kill_strays(scenario=None):
             stop(int(entry))
 
 
-def wait_for_ssh(instances, pids, deadline):
-    """Poll until each guest accepts a real root login (not just TCP)."""
+def wait_for_ssh(instances, booted, deadline):
+    """Poll until each guest accepts a real root login (not just TCP).
+
+    BOOTED maps each instance name to (QEMU pid, monotonic start time).
+    """
     pending = list(instances)
     while pending:
         for instance in list(pending):
             name = instance['instance']
-            if qemu_name(pids[name]) is None:
+            pid, started = booted[name]
+            if qemu_name(pid) is None:
                 raise VMError('QEMU of %s exited during boot; see %s' % (name, instance['serial_log']))
             result = subprocess.run(ssh_argv(instance, ['true']), check=False, stdin=subprocess.DEVNULL,
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             if result.returncode == 0:
-                log('%s: SSH up after %.0f s' % (name, time.monotonic() - instance.pop('_started')))
+                log('%s: SSH up after %.0f s' % (name, time.monotonic() - started))
                 pending.remove(instance)
         if pending and time.monotonic() > deadline:
             raise VMError('no SSH login to %s within %d s; see %s'
@@ -290,7 +294,7 @@ def create(scenario, platforms):
     for suite in sorted({p['suite'] for p in platforms}):
         images[suite] = build_image(suite)
     kvm = kvm_works(os.path.join(images[platforms[0]['suite']], 'vmlinuz'))
-    instances, pids = [], {}
+    instances, booted = [], {}
     try:
         for platform in platforms:
             name, image = platform['name'], images[platform['suite']]
@@ -303,14 +307,14 @@ def create(scenario, platforms):
             port = free_port()
             started = time.monotonic()
             subprocess.run(qemu_argv(scenario, rundir, platform, image, port, members, kvm), check=True)
-            pids[name] = read_pid(files + '.pid')
+            booted[name] = (read_pid(files + '.pid'), started)
             instances.append({
                 'instance': name, 'address': '127.0.0.1', 'port': port, 'user': 'root',
                 'identity_file': os.path.join(image, 'id_ed25519'), 'suite': platform['suite'],
                 'links': {link: 'eth%d' % (index + 1) for index, link in enumerate(platform.get('links', []))},
-                'serial_log': files + '.serial.log', 'qmp': files + '.qmp', '_started': started,
+                'serial_log': files + '.serial.log', 'qmp': files + '.qmp',
             })
-        wait_for_ssh(instances, pids, time.monotonic() + SSH_TIMEOUT)
+        wait_for_ssh(instances, booted, time.monotonic() + SSH_TIMEOUT)
     except BaseException:
         destroy(scenario)
         raise
