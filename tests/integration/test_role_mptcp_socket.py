@@ -127,14 +127,17 @@ UNIT = {"name": "echo", "listen": ["7000", "0.0.0.0:7001", "[::1]:7002"], "accep
 ARGS = {"name": "say", "listen": ["7100"], "accept": False, "user": "nobody", "description": "Say 100% hello",
         "exec_start": ["/usr/bin/printf", "%s $HOME", 'a "quoted" \\ word', ""]}
 HEADER = "#\n# Ansible managed\n#\n"
+# The socket and service of UNIT and of ARGS: (template, item, file name).
+PAIRS = [
+    ("unit.socket.j2", UNIT, "echo.socket"),
+    ("unit.service.j2", UNIT, "echo@.service"),
+    ("unit.socket.j2", ARGS, "say.socket"),
+    ("unit.service.j2", ARGS, "say.service"),
+]
 
 
 def test_templates_render_the_expected_units(role_runner):
-    rendered, dummy = render(role_runner, [
-        ("unit.socket.j2", UNIT, "echo.socket"),
-        ("unit.service.j2", UNIT, "echo@.service"),
-        ("unit.socket.j2", ARGS, "say.socket"),
-        ("unit.service.j2", ARGS, "say.service"),
+    rendered, dummy = render(role_runner, PAIRS + [
         ("unit.service.j2", dict(ARGS, exec_start="/usr/bin/python3 -m http.server"), "str.service"),
         ("50-mptcp.conf.j2", {"name": "ssh"}, "50-mptcp.conf"),
     ])
@@ -159,13 +162,8 @@ def test_templates_render_the_expected_units(role_runner):
 
 @pytest.mark.skipif(systemd_version() is None, reason="no systemd-analyze here")
 def test_systemd_analyze_accepts_the_rendered_units(role_runner):
-    dummy, out = render(role_runner, [
-        ("unit.socket.j2", UNIT, "echo.socket"),
-        ("unit.service.j2", UNIT, "echo@.service"),
-        ("unit.socket.j2", ARGS, "say.socket"),
-        ("unit.service.j2", ARGS, "say.service"),
-    ])
-    files = [os.path.join(out, name) for name in ("echo.socket", "echo@.service", "say.socket", "say.service")]
+    dummy, out = render(role_runner, PAIRS)
+    files = [os.path.join(out, name) for dummy, dummy2, name in PAIRS]
     proc = subprocess.run(["systemd-analyze", "verify", "--man=no"] + files, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
     # The role refuses a staged unit with a line systemd loads "ignoring" it.
