@@ -318,11 +318,18 @@ def create(scenario, platforms):
     except BaseException:
         destroy(scenario)
         raise
+    with open(instances_path(scenario), 'w') as handle:
+        json.dump(instances, handle, indent=1)
     return instances
 
 
+def instances_path(scenario):
+    """The instance config of the scenario's running VMs (create writes it)."""
+    return os.path.join(scenario_dir(scenario), 'instances.json')
+
+
 def load_instances(scenario):
-    path = os.path.join(scenario_dir(scenario), 'instances.json')
+    path = instances_path(scenario)
     try:
         with open(path) as handle:
             return json.load(handle)
@@ -367,7 +374,7 @@ def set_link(scenario, link, state, only=None):
     names = [i['instance'] for i in on_link]
     if not names:
         raise VMError('no VM of scenario %s is on link %r (see %s)'
-                      % (scenario, link, os.path.join(scenario_dir(scenario), 'instances.json')))
+                      % (scenario, link, instances_path(scenario)))
     if only is not None:
         if only not in names:
             raise VMError('%s is not on link %r (VMs on it: %s)' % (only, link, ', '.join(names)))
@@ -403,10 +410,7 @@ def main(argv=None):
                 platforms = json.loads(args.platforms)
             except ValueError as exc:
                 raise VMError('--platforms: not JSON: %s' % exc) from None
-            instances = create(args.scenario, platforms)
-            with open(os.path.join(scenario_dir(args.scenario), 'instances.json'), 'w') as handle:
-                json.dump(instances, handle, indent=1)
-            print(json.dumps(instances))
+            print(json.dumps(create(args.scenario, platforms)))
         elif args.command == 'destroy':
             destroy(args.scenario)
         elif args.command == 'link':
