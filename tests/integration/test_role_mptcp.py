@@ -24,7 +24,7 @@ import subprocess
 import pytest
 import yaml
 
-from conftest import INTERPRETERS, VENV_BIN, Netns, ip, shell_wrapper
+from conftest import INTERPRETERS, REPO, VENV_BIN, Netns, Runner, ip, shell_wrapper
 
 OFFLINE = {"mptcp_persist": False, "mptcp_install_packages": False}
 BASE = dict(OFFLINE, mptcp_endpoint_interfaces=["lan0", "lan1"], mptcp_limits_subflows=4,
@@ -32,20 +32,19 @@ BASE = dict(OFFLINE, mptcp_endpoint_interfaces=["lan0", "lan1"], mptcp_limits_su
 
 
 class RoleRun(object):
-    """One ansible-playbook run of the role: stats and per-task results."""
+    """One ansible-playbook run of the role: its tasks' names and results."""
 
-    def __init__(self, report, proc):
-        self.report, self.proc = report, proc
-        self.stats = report["stats"]["target"]
-        self.tasks = [(t["task"]["name"], t["hosts"]["target"]) for t in report["plays"][0]["tasks"] if "target" in t["hosts"]]
+    def __init__(self, tasks):
+        self.tasks = [(t["task"]["name"], t["hosts"]["target"]) for t in tasks if "target" in t["hosts"]]
 
     @property
     def failed(self):
-        return self.stats["failures"] > 0
+        return any(result.get("failed") for dummy, result in self.tasks)
 
     @property
     def changed(self):
-        return self.stats["changed"]
+        """How many tasks changed something (what the play recap counts)."""
+        return sum(1 for dummy, result in self.tasks if result.get("changed"))
 
     def failure(self):
         """The message of the failed task."""
@@ -63,7 +62,7 @@ class RoleRun(object):
 class Host(object):
     def __init__(self, python, collections_path, tmp_path, netns):
         self.netns = netns
-        self.collections_path = collections_path
+        self.runner = Runner(python, collections_path, tmp_path)
         self.tmp_path = tmp_path
         self.wrapper = shell_wrapper(tmp_path / "python-in-ns", "ip", "netns", "exec", netns.name, python)
 
@@ -72,20 +71,8 @@ class Host(object):
                  "roles": [{"role": "mptcp.linux.mptcp", "vars": role_vars}]}]
         path = self.tmp_path / "play.yml"
         path.write_text(yaml.safe_dump(play))
-        inventory = self.tmp_path / "inventory.yml"
-        inventory.write_text(yaml.safe_dump({"all": {"hosts": {"target": {
-            "ansible_connection": "local", "ansible_python_interpreter": self.wrapper}}}}))
-        argv = [os.path.join(VENV_BIN, "ansible-playbook"), "-i", str(inventory), str(path), "--diff"]
-        if check:
-            argv.append("--check")
-        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=self.collections_path, ANSIBLE_NOCOLOR="1",
-                   ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_LOCALHOST_WARNING="false")
-        proc = subprocess.run(argv, capture_output=True, text=True, check=False, env=env)
-        try:
-            report = json.loads(proc.stdout)
-        except ValueError:
-            raise AssertionError("ansible-playbook output is not JSON:\n%s\n%s" % (proc.stdout, proc.stderr))
-        return RoleRun(report, proc)
+        tasks, dummy = self.runner.run_playbook(path, self.wrapper, ["--diff", "--check"] if check else ["--diff"])
+        return RoleRun(tasks)
 
     def proc(self, path):
         return subprocess.run(["ip", "netns", "exec", self.netns.name, "cat", path],
@@ -288,12 +275,9 @@ def test_restore_files_replay_the_state(host, tmp_path):
 def run_site(host, inventory):
     path = host.tmp_path / "site-inventory.yml"
     path.write_text(yaml.safe_dump(inventory))
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=host.collections_path, ANSIBLE_NOCOLOR="1",
-               ANSIBLE_LOCALHOST_WARNING="false")
-    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     return subprocess.run([os.path.join(VENV_BIN, "ansible-playbook"), "-i", str(path),
-                           os.path.join(repo, "playbooks", "site.yml")],
-                          capture_output=True, text=True, check=False, env=env)
+                           os.path.join(REPO, "playbooks", "site.yml")],
+                          capture_output=True, text=True, check=False, env=host.runner.env())
 
 
 def test_site_standalone_host(host):
