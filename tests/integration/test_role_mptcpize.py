@@ -21,12 +21,11 @@ import shlex
 import subprocess
 import sys
 import time
-import uuid
 
 import pytest
 import yaml
 
-from conftest import REPO, Runner, files_under
+from conftest import REPO, Runner, files_under, ip
 
 TEMPLATE = os.path.join(REPO, "roles", "mptcpize", "templates", "50-mptcpize.conf.j2")
 LIBRARY = sorted(glob.glob("/usr/lib/*/mptcpize/libmptcpwrap.so.0") + glob.glob("/usr/lib*/libmptcpwrap.so.0"))
@@ -114,8 +113,7 @@ def environment(dropin):
 
 
 def mptcp_listeners(ns):
-    return subprocess.run(["ip", "netns", "exec", ns, "ss", "-H", "-l", "-n", "-M"],
-                          capture_output=True, text=True, check=True).stdout
+    return ip("netns", "exec", ns, "ss", "-H", "-l", "-n", "-M")
 
 
 def serve(ns, env, port):
@@ -123,9 +121,7 @@ def serve(ns, env, port):
     proc = subprocess.Popen(["ip", "netns", "exec", ns, "/usr/bin/python3", "-m", "http.server", "--bind", "127.0.0.1",
                              str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for dummy in range(100):
-        listening = subprocess.run(["ip", "netns", "exec", ns, "ss", "-H", "-l", "-n", "-t", "sport", "= :%d" % port],
-                                   capture_output=True, text=True, check=True).stdout
-        if listening.strip():
+        if ip("netns", "exec", ns, "ss", "-H", "-l", "-n", "-t", "sport", "= :%d" % port).strip():
             return proc
         time.sleep(0.05)
     proc.kill()
@@ -133,7 +129,7 @@ def serve(ns, env, port):
 
 
 @pytest.mark.skipif(not LIBRARY, reason="libmptcpwrap.so.0 is not installed (Debian: apt-get install mptcpize)")
-def test_dropin_environment_forces_mptcp(role_runner):
+def test_dropin_environment_forces_mptcp(role_runner, netns):
     dropin = render(role_runner, LIBRARY[0])
     # What systemd reads back from the drop-in next to a unit.
     service = role_runner.tmp_path / "demo.service"
@@ -144,22 +140,16 @@ def test_dropin_environment_forces_mptcp(role_runner):
 
     variables = environment(dropin)
     assert variables == {"LD_PRELOAD": LIBRARY[0], "GODEBUG": "multipathtcp=1"}
-    ns = "mptcp-it-%s" % uuid.uuid4().hex[:8]
-    subprocess.run(["ip", "netns", "add", ns], check=True)
+    # Without the drop-in's environment: plain TCP (the oracle can say no).
+    plain = serve(netns.name, dict(os.environ), 8001)
     try:
-        subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)
-        # Without the drop-in's environment: plain TCP (the oracle can say no).
-        plain = serve(ns, dict(os.environ), 8001)
-        try:
-            assert ":8001" not in mptcp_listeners(ns)
-        finally:
-            plain.kill()
-            plain.wait()
-        forced = serve(ns, dict(os.environ, **variables), 8002)
-        try:
-            assert re.search(r"127\.0\.0\.1:8002\s", mptcp_listeners(ns)), mptcp_listeners(ns)
-        finally:
-            forced.kill()
-            forced.wait()
+        assert ":8001" not in mptcp_listeners(netns.name)
     finally:
-        subprocess.run(["ip", "netns", "delete", ns], check=False)
+        plain.kill()
+        plain.wait()
+    forced = serve(netns.name, dict(os.environ, **variables), 8002)
+    try:
+        assert re.search(r"127\.0\.0\.1:8002\s", mptcp_listeners(netns.name)), mptcp_listeners(netns.name)
+    finally:
+        forced.kill()
+        forced.wait()
