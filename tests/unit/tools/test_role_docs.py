@@ -6,15 +6,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import importlib.util
-import os
-
 import pytest
+import yaml
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SPEC = importlib.util.spec_from_file_location("role_docs", os.path.join(HERE, "..", "..", "..", "tools", "role_docs.py"))
-role_docs = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(role_docs)
+from ansible_collections.mptcp.linux.tools import role_docs
+
 
 SPECS = {
     "argument_specs": {
@@ -62,8 +58,6 @@ def test_update_without_markers_is_an_error():
 def test_check_reports_stale_then_write_fixes(tmp_path, capsys):
     role = tmp_path / "thing"
     (role / "meta").mkdir(parents=True)
-    import yaml
-
     (role / "meta" / "argument_specs.yml").write_text(yaml.safe_dump(SPECS))
     (role / "README.md").write_text("# thing\n%s\n%s\n" % (role_docs.BEGIN, role_docs.END))
     assert role_docs.main(["--check", str(role)]) == 1

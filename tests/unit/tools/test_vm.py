@@ -7,15 +7,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import importlib.util
 import os
 
 import pytest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SPEC = importlib.util.spec_from_file_location("vm", os.path.join(HERE, "..", "..", "..", "tools", "vm", "vm.py"))
-vm = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(vm)
+from ansible_collections.mptcp.linux.tools.vm import vm
+
 
 PAIR = [
     {"name": "server", "suite": "trixie", "links": ["path1", "path2"], "groups": ["mptcp_servers"]},
