@@ -9,12 +9,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import importlib.util
 import re
 
 import pytest
 
-from conftest import load, options, role_path
+from ansible_collections.mptcp.linux.roles.mptcp_nginx.files import nginx_probe
+from conftest import load, options
 
 ROLE = "mptcp_nginx"
 
@@ -47,13 +47,6 @@ def test_one_word_pattern(word, valid):
     assert bool(re.match(load(ROLE, "vars", "main.yml")["__mptcp_nginx_word"], word)) is valid
 
 
-def probe_module():
-    spec = importlib.util.spec_from_file_location("nginx_probe", role_path(ROLE, "files", "nginx_probe.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 # What nginx prints to stderr for `nginx -v -t -e stderr -c probe.conf`.
 REFUSED = (
     "nginx version: nginx/1.22.1\n"
@@ -77,11 +70,10 @@ IGNORED = (
     (1, "", False, "exit status 1"),
 ])
 def test_probe_verdicts(returncode, stderr, accepted, message):
-    assert probe_module().verdict(returncode, stderr) == (accepted, message)
+    assert nginx_probe.verdict(returncode, stderr) == (accepted, message)
 
 
 def test_probe_version():
-    module = probe_module()
-    assert module.version(REFUSED) == "nginx/1.22.1"
-    assert module.version("freenginx version: freenginx/1.27.5\n") == "freenginx/1.27.5"
-    assert module.version("") == ""
+    assert nginx_probe.version(REFUSED) == "nginx/1.22.1"
+    assert nginx_probe.version("freenginx version: freenginx/1.27.5\n") == "freenginx/1.27.5"
+    assert nginx_probe.version("") == ""
