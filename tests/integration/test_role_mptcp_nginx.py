@@ -143,16 +143,16 @@ class RolePlay(Runner):
     """Runs the role once per case in one playbook (each case rescued, so
     that a failure is recorded and the next case still runs) and returns
     each case's outcome: {failed, msg, changed}. A case is the role's
-    variables. check=True runs the playbook with --check (what sets
-    ansible_check_mode)."""
+    variables, applied to NGINX (its files, its namespace). check=True runs
+    the playbook with --check (what sets ansible_check_mode)."""
 
-    def run(self, cases, nginx=None, check=False):
+    def run(self, cases, nginx, check=False):
+        # No packages to install; NGINX's own files, reloaded by signal.
+        base = {"mptcp_nginx_packages": [], "mptcp_nginx_stream_packages": [], "__mptcp_nginx_control": "signal",
+                "__mptcp_nginx_main_conf": str(nginx.conf), "mptcp_nginx_conf_dir": str(nginx.conf_dir),
+                "mptcp_nginx_stream_dir": str(nginx.stream_dir)}
         tasks = []
         for index, role_vars in enumerate(cases):
-            base = {"mptcp_nginx_packages": [], "mptcp_nginx_stream_packages": [], "__mptcp_nginx_control": "signal"}
-            if nginx is not None:
-                base.update(__mptcp_nginx_main_conf=str(nginx.conf), mptcp_nginx_conf_dir=str(nginx.conf_dir),
-                            mptcp_nginx_stream_dir=str(nginx.stream_dir))
             tasks.append({"name": "case %d" % index, "block": [
                 {"name": "role %d" % index, "ansible.builtin.include_role": {"name": ROLE},
                  "vars": dict(base, **role_vars)},
@@ -166,10 +166,8 @@ class RolePlay(Runner):
         play = {"hosts": "all", "gather_facts": False, "tasks": tasks}
         path = self.tmp_path / ("play-%s.yml" % uuid.uuid4().hex[:6])
         path.write_text(yaml.safe_dump([play], sort_keys=False))
-        wrap = None
-        if nginx is not None:
-            wrap = shell_wrapper(self.tmp_path / ("python-%s" % nginx.netns), "ip", "netns", "exec", nginx.netns,
-                                 sys.executable)
+        wrap = shell_wrapper(self.tmp_path / ("python-%s" % nginx.netns), "ip", "netns", "exec", nginx.netns,
+                             sys.executable)
         tasks, stderr = self.run_playbook(path, wrap, ["--diff"] + (["--check"] if check else []))
         results = [t["hosts"].get("target", {}) for t in tasks]
         names = [t["task"]["name"] for t in tasks]
