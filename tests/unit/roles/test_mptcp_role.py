@@ -8,21 +8,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import importlib.util
-
 import pytest
 
-from conftest import options, role_path
+from ansible_collections.mptcp.linux.roles.mptcp.files import mptcp_host_net as helper
+from conftest import options
 
 ROLE = "mptcp"
-
-
-@pytest.fixture(scope="module")
-def helper():
-    spec = importlib.util.spec_from_file_location("mptcp_host_net", role_path(ROLE, "files", "mptcp_host_net.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_site_variables_are_role_variables():
@@ -37,7 +28,7 @@ def _links(*addresses):
             for dev, address, prefixlen in addresses]
 
 
-def test_policy_routing_tables(helper):
+def test_policy_routing_tables():
     links = _links(("eth1", "192.0.2.10", 24), ("eth2", "2001:db8:2::10", 64))
     main = {4: [{"dst": "default", "gateway": "192.0.2.1", "dev": "eth1"}],
             6: [{"dst": "default", "gateway": "fe80::1", "dev": "eth3"}]}
@@ -54,7 +45,7 @@ def test_policy_routing_tables(helper):
     assert tables[(6, 107)] == [{"dst": "2001:db8:2::/64", "gateway": None, "dev": "eth2", "prefsrc": "2001:db8:2::10"}]
 
 
-def test_policy_routing_needs_ids_except_in_check_mode(helper):
+def test_policy_routing_needs_ids_except_in_check_mode():
     links = _links(("eth1", "192.0.2.10", 24))
     spec = {"table_base": 100, "endpoints": [{"address": "192.0.2.10", "id": None}]}
     assert helper.desired_routing(spec, links, {4: [], 6: []}, True) == ([], {})
@@ -71,7 +62,7 @@ def test_policy_routing_needs_ids_except_in_check_mode(helper):
     (2, {"eth1": 1, "eth2": 0}, False, {"eth1": 1, "eth2": 0}, ["eth1", "eth2"]),
     (0, {"eth1": 0, "eth2": 2}, False, {"eth1": 0, "eth2": 2}, ["eth2"]),
 ], ids=["own-strict", "all-strict", "all-loose", "nothing-strict"])
-def test_rp_filter(helper, tmp_path, monkeypatch, all_value, values, changed, after, persist):
+def test_rp_filter(tmp_path, monkeypatch, all_value, values, changed, after, persist):
     for name, value in dict(values, all=all_value).items():
         (tmp_path / name).mkdir()
         (tmp_path / name / "rp_filter").write_text("%d\n" % value)
@@ -87,7 +78,7 @@ def test_rp_filter(helper, tmp_path, monkeypatch, all_value, values, changed, af
     assert helper.rp_filter({"interfaces": ["eth1", "eth2"]}, False)["changed"] is False
 
 
-def test_rp_filter_missing_interface(helper, tmp_path, monkeypatch):
+def test_rp_filter_missing_interface(tmp_path, monkeypatch):
     (tmp_path / "all").mkdir()
     (tmp_path / "all" / "rp_filter").write_text("1\n")
     monkeypatch.setattr(helper, "PROC_CONF", str(tmp_path))
