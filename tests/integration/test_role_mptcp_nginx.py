@@ -26,7 +26,7 @@ import uuid
 import pytest
 import yaml
 
-from conftest import Runner, ip, shell_wrapper
+from conftest import Runner
 
 ROLE = "mptcp.linux.mptcp_nginx"
 STREAM_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so"
@@ -57,11 +57,11 @@ print(data.split(b"\r\n\r\n", 1)[-1].decode())
 
 
 class Nginx(object):
-    """nginx under `mptcpize run` in its own namespace, with its own prefix."""
+    """nginx under `mptcpize run` in the namespace NETNS, with its own prefix."""
 
-    def __init__(self, root):
+    def __init__(self, root, netns):
         self.root = root
-        self.netns = "mptcp-it-ngx-%s" % uuid.uuid4().hex[:8]
+        self.netns = netns
         self.conf = root / "nginx.conf"
         self.conf_dir = root / "conf.d"
         self.stream_dir = root / "streams.d"
@@ -75,13 +75,11 @@ class Nginx(object):
         self.conf.write_text(
             "%suser root;\npid %s;\nerror_log %s;\nevents {\n}\nhttp {\n    access_log off;\n%s"
             "    include %s/*.conf;\n}\n" % (load, root / "nginx.pid", root / "error.log", temp, self.conf_dir))
-        ip("netns", "add", self.netns)
-        ip("-n", self.netns, "link", "set", "lo", "up")
         self.exec("mptcpize", "run", "nginx", "-c", str(self.conf))
         self.pid = int((root / "nginx.pid").read_text())
 
     def exec(self, *argv):
-        return subprocess.run(["ip", "netns", "exec", self.netns] + list(argv),
+        return subprocess.run(["ip", "netns", "exec", self.netns.name] + list(argv),
                               check=True, capture_output=True, text=True).stdout
 
     def mptcp_ports(self):
@@ -129,12 +127,11 @@ class Nginx(object):
             if not self.running():
                 break
             time.sleep(0.1)
-        ip("netns", "delete", self.netns, check=False)
 
 
 @pytest.fixture
-def nginx(tmp_path):
-    server = Nginx(tmp_path / "nginx")
+def nginx(tmp_path, netns):
+    server = Nginx(tmp_path / "nginx", netns)
     yield server
     server.stop()
 
@@ -166,8 +163,7 @@ class RolePlay(Runner):
         play = {"hosts": "all", "gather_facts": False, "tasks": tasks}
         path = self.tmp_path / ("play-%s.yml" % uuid.uuid4().hex[:6])
         path.write_text(yaml.safe_dump([play], sort_keys=False))
-        wrap = shell_wrapper(self.tmp_path / ("python-%s" % nginx.netns), "ip", "netns", "exec", nginx.netns,
-                             sys.executable)
+        wrap = nginx.netns.interpreter(self.tmp_path, sys.executable)
         tasks, stderr = self.run_playbook(path, wrap, ["--diff"] + (["--check"] if check else []))
         results = [t["hosts"].get("target", {}) for t in tasks]
         names = [t["task"]["name"] for t in tasks]
