@@ -224,6 +224,23 @@ def runner(python, collections_path, tmp_path):
     return Runner(python, collections_path, tmp_path)
 
 
+@pytest.fixture
+def role_runner(collections_path, tmp_path):
+    """A Runner for the unit-writing roles, on the tests' own Python."""
+    return Runner(sys.executable, collections_path, tmp_path)
+
+
+def run_unit_role(runner, role, unit_dir_var, role_vars, check=False):
+    """Apply ROLE with ROLE_VARS, its units written to a directory of the
+    test (the role's internal variable UNIT_DIR_VAR); returns the first
+    failed task's result (or None) and the files under that directory."""
+    unit_dir = runner.tmp_path / "units"
+    unit_dir.mkdir(exist_ok=True)
+    results = runner.role(role, dict(role_vars, **{unit_dir_var: str(unit_dir)}), check=check)
+    failed = [result for result in results if result.get("failed")]
+    return (failed[0] if failed else None), files_under(unit_dir)
+
+
 def four_runs(runner, netns, module, args, snapshot):
     """Check mode, real, check again, real again, with the oracle read
     between them. Returns (results, states): states[0] before, [1] after the

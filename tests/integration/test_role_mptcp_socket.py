@@ -17,12 +17,11 @@ __metaclass__ = type
 import os
 import re
 import subprocess
-import sys
 
 import pytest
 import yaml
 
-from conftest import REPO, Runner, files_under
+from conftest import REPO, run_unit_role
 
 TEMPLATES = os.path.join(REPO, "roles", "mptcp_socket", "templates")
 
@@ -33,18 +32,9 @@ def systemd_version():
     return int(match.group(1)) if match else None
 
 
-@pytest.fixture
-def role_runner(collections_path, tmp_path):
-    return Runner(sys.executable, collections_path, tmp_path)
-
-
 def run_role(runner, role_vars, check=False):
     """Apply the role with ROLE_VARS; returns (failed task result or None, unit dir listing)."""
-    unit_dir = runner.tmp_path / "units"
-    unit_dir.mkdir(exist_ok=True)
-    results = runner.role("mptcp.linux.mptcp_socket", dict(role_vars, __mptcp_socket_unit_dir=str(unit_dir)), check=check)
-    failed = [result for result in results if result.get("failed")]
-    return (failed[0] if failed else None), files_under(unit_dir)
+    return run_unit_role(runner, "mptcp.linux.mptcp_socket", "__mptcp_socket_unit_dir", role_vars, check)
 
 
 ECHO = {"name": "echo", "listen": ["7000"], "accept": True, "exec_start": ["/usr/bin/cat"]}

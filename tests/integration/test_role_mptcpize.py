@@ -19,30 +19,20 @@ import os
 import re
 import shlex
 import subprocess
-import sys
 import time
 
 import pytest
 import yaml
 
-from conftest import REPO, Runner, files_under, ip
+from conftest import REPO, ip, run_unit_role
 
 TEMPLATE = os.path.join(REPO, "roles", "mptcpize", "templates", "50-mptcpize.conf.j2")
 LIBRARY = sorted(glob.glob("/usr/lib/*/mptcpize/libmptcpwrap.so.0") + glob.glob("/usr/lib*/libmptcpwrap.so.0"))
 
 
-@pytest.fixture
-def role_runner(collections_path, tmp_path):
-    return Runner(sys.executable, collections_path, tmp_path)
-
-
 def run_role(runner, role_vars, check=False):
     """Apply the role with ROLE_VARS; returns (failed task result or None, unit dir listing)."""
-    unit_dir = runner.tmp_path / "units"
-    unit_dir.mkdir(exist_ok=True)
-    results = runner.role("mptcp.linux.mptcpize", dict(role_vars, __mptcpize_unit_dir=str(unit_dir)), check=check)
-    failed = [result for result in results if result.get("failed")]
-    return (failed[0] if failed else None), files_under(unit_dir)
+    return run_unit_role(runner, "mptcp.linux.mptcpize", "__mptcpize_unit_dir", role_vars, check)
 
 
 BAD = [
