@@ -24,7 +24,7 @@ import subprocess
 import pytest
 import yaml
 
-from conftest import INTERPRETERS, REPO, VENV_BIN, Netns, Runner, ip, shell_wrapper
+from conftest import INTERPRETERS, REPO, VENV_BIN, Netns, Runner, ip
 
 OFFLINE = {"mptcp_persist": False, "mptcp_install_packages": False}
 BASE = dict(OFFLINE, mptcp_endpoint_interfaces=["lan0", "lan1"], mptcp_limits_subflows=4,
@@ -64,7 +64,7 @@ class Host(object):
         self.netns = netns
         self.runner = Runner(python, collections_path, tmp_path)
         self.tmp_path = tmp_path
-        self.wrapper = shell_wrapper(tmp_path / "python-in-ns", "ip", "netns", "exec", netns.name, python)
+        self.wrapper = netns.interpreter(tmp_path, python)
 
     def apply(self, role_vars, check=False):
         play = [{"hosts": "all", "gather_facts": False,
@@ -298,8 +298,7 @@ def test_site_standalone_host(host):
 def test_site_fleet_leaves_other_hosts_alone(host, tmp_path):
     server = Netns()
     try:
-        server_python = shell_wrapper(tmp_path / "python-in-server", "ip", "netns", "exec", server.name,
-                                      first_python())
+        server_python = server.interpreter(tmp_path, first_python())
         local = dict(OFFLINE, ansible_connection="local", mptcp_endpoint_interfaces=["lan1"],
                      mptcp_endpoint_family="ipv4")
         before = host.netns.state()
