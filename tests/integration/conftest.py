@@ -241,6 +241,16 @@ def run_unit_role(runner, role, unit_dir_var, role_vars, check=False):
     return (failed[0] if failed else None), files_under(unit_dir)
 
 
+def assert_refused_before_writing(outcome, role_vars, expected):
+    """OUTCOME of run_unit_role(): the role failed with every text of
+    EXPECTED in its message, and wrote no unit."""
+    failed, written = outcome
+    assert failed is not None, "the role accepted %r" % role_vars
+    for text in expected:
+        assert text in failed["msg"], failed["msg"]
+    assert written == []
+
+
 def four_runs(runner, netns, module, args, snapshot):
     """Check mode, real, check again, real again, with the oracle read
     between them. Returns (results, states): states[0] before, [1] after the
