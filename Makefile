@@ -23,12 +23,14 @@ export PY_COLORS := 0
 endif
 
 PYTEST_ARGS ?=
+# The namespace tests are independent: one pytest-xdist worker per core.
+INTEGRATION_WORKERS ?= auto
 
-# $(call pytest,DIR): run pytest on DIR; a layer with no tests yet passes.
+# $(call pytest,DIR[,ARGS]): run pytest on DIR; a layer with no tests yet passes.
 define pytest
 if [[ ! -d $(1) ]]; then echo "make: no $(1) yet"; exit 0; fi; \
 rc=0; PYTHONPATH=$(COLLECTIONS)$${PYTHONPATH:+:$$PYTHONPATH} \
-    pytest -ra $(PYTEST_ARGS) $(1) || rc=$$?; \
+    pytest -ra $(2) $(PYTEST_ARGS) $(1) || rc=$$?; \
 if [[ $$rc == 5 ]]; then echo "make: pytest collected no tests in $(1)"; rc=0; fi; \
 exit $$rc
 endef
@@ -45,7 +47,8 @@ help:
 	@echo "make lab          the netns lab (lab/run; root)"
 	@echo "make molecule     Molecule scenarios in QEMU VMs, one at a time (tools/molecule; root);"
 	@echo "                  SCENARIOS=\"pair host\" runs some (default: every molecule/*/molecule.yml)"
-	@echo "make test         venv, unit, lint, sanity, build, integration, molecule"
+	@echo "make test         venv, then unit, lint, sanity, build, integration, molecule (tools/test-all:"
+	@echo "                  guest images built in the background, a table of layer times at the end)"
 	@echo "make collection   link .build/collections/ansible_collections/mptcp/linux to the tree"
 	@echo "make clean        remove .build and tests/output"
 
@@ -68,13 +71,13 @@ unit: $(STAMP) | $(COLLECTION_LINK)
 integration: $(STAMP) | $(COLLECTION_LINK)
 	@if [[ $$(id -u) != 0 ]]; then \
 	    echo "make integration: needs root (it creates network namespaces)" >&2; exit 1; fi
-	@$(call pytest,tests/integration)
+	@$(call pytest,tests/integration,-n $(INTEGRATION_WORKERS))
 
 lint: $(STAMP) | $(COLLECTION_LINK)
 	ansible-lint
 	antsibull-changelog lint
 	antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
-	shellcheck tools/bootstrap tools/sanity tools/build tools/role-docs .ci/run tools/molecule tools/vm/build-image lab/run
+	shellcheck tools/bootstrap tools/sanity tools/build tools/role-docs tools/test-all .ci/run tools/molecule tools/vm/build-image lab/run
 	tools/role-docs --check
 
 sanity: $(STAMP)
@@ -97,7 +100,7 @@ molecule: $(STAMP) | $(COLLECTION_LINK)
 	if (( $${#failed[@]} )); then echo "make molecule: failed: $${failed[*]}" >&2; exit 1; fi
 
 test: venv
-	$(MAKE) --no-print-directory unit lint sanity build integration molecule
+	tools/test-all
 
 clean:
 	rm -rf .build tests/output .pytest_cache
