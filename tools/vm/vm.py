@@ -173,7 +173,9 @@ def qemu_argv(scenario, rundir, platform, image, port, members, kvm):
         '-append', 'root=/dev/vda rw console=ttyS0 net.ifnames=0 mitigations=off panic=-1 systemd.hostname=' + name,
         '-drive', 'file=%s.qcow2,if=virtio,format=qcow2,cache=unsafe,discard=unmap' % files,
         '-device', 'virtio-rng-pci',
-        '-netdev', 'user,id=mgmt,net=10.0.2.0/24,hostfwd=tcp:127.0.0.1:%d-:22' % port,
+        # restrict=on: the guest reaches nothing through user networking
+        # (no package mirror, no DNS); SSH from the host still comes in.
+        '-netdev', 'user,id=mgmt,net=10.0.2.0/24,restrict=on,hostfwd=tcp:127.0.0.1:%d-:22' % port,
         '-device', 'virtio-net-pci,netdev=mgmt,mac=%s' % mac_address(scenario, name, 'mgmt'),
     ]
     if kvm:
