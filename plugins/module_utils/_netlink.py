@@ -14,15 +14,54 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import importlib.util
 import os
 import socket
+import sys
 import traceback
 
 from ansible.module_utils.basic import missing_required_lib
 
+
+def _enter_pyroute2_lean():
+    """Make ``pyroute2`` importable without running its ``__init__``.
+
+    The package's ``__init__`` loads every pyroute2 module through entry
+    points (NDB and its sqlite3, the CLI, ipset, ...) after scanning the
+    metadata of every installed distribution: 0.3 to 1 s on a server, several
+    seconds on a small or emulated host, in every module run. These modules
+    need only the netlink core. So the package is registered from its spec
+    without executing it; a later ``pyroute2.NAME`` (``from pyroute2 import
+    IPRoute`` by other code in the same interpreter, under a persistent
+    interpreter such as Mitogen's) runs the real ``__init__`` then, once.
+    Any trouble here leaves the normal import to do its work."""
+    if "pyroute2" in sys.modules:
+        return
+    try:
+        spec = importlib.util.find_spec("pyroute2")
+        if spec is None or not spec.submodule_search_locations or spec.loader is None:
+            return
+        package = importlib.util.module_from_spec(spec)
+    except (ImportError, ValueError, AttributeError):
+        return
+
+    def complete(name):
+        if name.startswith("__") and name not in ("__version__", "__all__"):
+            raise AttributeError(name)
+        # "from pyroute2 import config" inside pyroute2: a submodule
+        if importlib.util.find_spec("pyroute2." + name) is not None:
+            return importlib.import_module("pyroute2." + name)
+        del package.__getattr__  # anything else: the real __init__, once
+        spec.loader.exec_module(package)
+        return getattr(package, name)
+
+    package.__getattr__ = complete
+    sys.modules["pyroute2"] = package
+
+
 PYROUTE2_IMPORT_ERROR = None
 try:
-    from pyroute2 import IPRoute
+    _enter_pyroute2_lean()
     from pyroute2.netlink import NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, genlmsg, nla
     from pyroute2.netlink.exceptions import NetlinkError
     from pyroute2.netlink.generic import GenericNetlinkSocket
@@ -30,6 +69,13 @@ except ImportError:  # handled by the modules with missing_required_lib()
     PYROUTE2_IMPORT_ERROR = traceback.format_exc()
     genlmsg = nla = object
     NetlinkError = OSError
+
+
+def IPRoute(*args, **kwargs):  # noqa: N802 (stands for pyroute2's class)
+    """pyroute2's IPRoute, imported on first use: endpoints and limits need
+    only the generic netlink core."""
+    from pyroute2.iproute.linux import IPRoute as iproute_class
+    return iproute_class(*args, **kwargs)
 
 GENL_NAME = "mptcp_pm"
 CMD_ADD_ADDR = 1

@@ -9,6 +9,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import importlib.util
+import json
+import os
+import subprocess
 import sys
 
 import pytest
@@ -51,9 +54,37 @@ def test_imports_and_converts_flags_without_pyroute2(monkeypatch):
     spec = importlib.util.spec_from_file_location("_netlink_without_pyroute2", _netlink.__file__)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    assert "from pyroute2 import IPRoute" in module.PYROUTE2_IMPORT_ERROR  # the traceback the modules show
+    assert "from pyroute2.netlink import" in module.PYROUTE2_IMPORT_ERROR  # the traceback the modules show
     assert module.flags_to_names(module.names_to_flags(["signal", "backup"])) == ["backup", "signal"]
     assert module.describe_error(ValueError("plain")) == "plain"
+
+
+LEAN_IMPORT = """
+import json, sys
+from ansible_collections.mptcp.linux.plugins.module_utils import _netlink
+lean = sorted(name for name in sys.modules if name.startswith("pyroute2"))
+from pyroute2 import IPRoute  # other code in the same interpreter gets the whole package
+import pyroute2
+print(json.dumps({"error": _netlink.PYROUTE2_IMPORT_ERROR, "lean": lean,
+                  "genl": _netlink.GenericNetlinkSocket.__module__, "iproute": IPRoute.__name__,
+                  "version": pyroute2.__version__,
+                  "after": sorted(name for name in sys.modules if name.startswith("pyroute2"))}))
+"""
+
+
+def test_pyroute2_is_entered_without_its_package_init():
+    """The modules load pyroute2's netlink core only: not NDB, the CLI or the
+    entry points that pyroute2/__init__.py loads (seconds on a small host);
+    code that asks the package for anything else still gets all of it."""
+    proc = subprocess.run([sys.executable, "-c", LEAN_IMPORT], capture_output=True, text=True, check=False,
+                          env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    assert proc.returncode == 0, proc.stderr
+    found = json.loads(proc.stdout)
+    assert found["error"] is None
+    assert found["genl"] == "pyroute2.netlink.generic"
+    assert not [name for name in found["lean"] if name.startswith(("pyroute2.ndb", "pyroute2.cli", "pyroute2.ipset"))]
+    assert found["iproute"] == "IPRoute" and found["version"]
+    assert "pyroute2.ndb" in found["after"]
 
 
 # ---------------------------------------------------------------- message encoding (no socket)
