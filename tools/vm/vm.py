@@ -26,14 +26,18 @@ which destroy keeps for troubleshooting.
 """
 
 import argparse
+import fcntl
 import hashlib
 import json
 import os
 import re
+import shlex
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 CACHE = os.path.expanduser(os.environ.get('MPTCP_CACHE', '~/.cache/mptcp-linux'))
@@ -46,6 +50,11 @@ NAME_PREFIX = 'mptcp-vm/'
 NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,30}$')
 SUITES = ('bookworm', 'trixie', 'forky')
 SSH_TIMEOUT = int(os.environ.get('MPTCP_VM_SSH_TIMEOUT', '600'))
+# Guests resume from a snapshot of a booted guest of the same image and
+# shape instead of booting (MPTCP_VM_SNAPSHOTS=0: always boot).
+SNAPSHOTS = os.environ.get('MPTCP_VM_SNAPSHOTS', '1') != '0'
+# The MACs every snapshot is saved with (create() renames the guest).
+SNAPSHOT_HOSTNAME = 'mptcp-saved'
 
 
 class VMError(Exception):
@@ -157,9 +166,37 @@ def mac_address(*names):
     return '52:54:%02x:%02x:%02x:%02x' % tuple(digest[:4])
 
 
-def qemu_argv(scenario, rundir, platform, image, port, members, kvm):
+def shape_of(platform):
+    """What a saved guest must share with the VM restored from it: the
+    machine, not the names (memory MiB, CPUs, link NICs)."""
+    return platform.get('memory', 1024), platform.get('cpus', 2), len(platform.get('links', []))
+
+
+def link_macs(scenario, platform):
+    """{interface: MAC} of a guest's link NICs (eth1, eth2, ...)."""
+    return dict(('eth%d' % (index + 1), mac_address(scenario, link, platform['name']))
+                for index, link in enumerate(platform.get('links', [])))
+
+
+def qemu_argv(scenario, rundir, platform, image, port, members, kvm, saved=False, incoming=None):
+    """The QEMU command line of one guest.
+
+    SAVED: the guest has the identity every snapshot shares (host name, MAC
+    addresses), which a guest saved to a snapshot and the guests resumed
+    from it must have, since their devices must be the same; create() gives
+    a resumed guest its own names. INCOMING: resume the guest saved in that
+    snapshot directory instead of booting."""
     name = platform['name']
     files = os.path.join(rundir, name)
+    # A saved guest keeps the image's /etc/hostname; rename_guest() writes
+    # the instance's, which a resumed guest then also has after a reboot.
+    hostname = '' if saved else ' systemd.hostname=' + name
+
+    def mac(nic):
+        if saved:
+            return mac_address(SNAPSHOT_HOSTNAME, nic)
+        return mac_address(scenario, name, 'mgmt') if nic == 'mgmt' else link_macs(scenario, platform)[nic]
+
     argv = [
         QEMU, '-name', NAME_PREFIX + scenario + '/' + name,
         '-machine', 'q35', '-m', str(platform.get('memory', 1024)),
@@ -170,28 +207,35 @@ def qemu_argv(scenario, rundir, platform, image, port, members, kvm):
         '-kernel', os.path.join(image, 'vmlinuz'), '-initrd', os.path.join(image, 'initrd.img'),
         # panic=-1: a guest kernel that panics (seen once in a while at boot
         # under TCG) reboots at once instead of hanging until the SSH timeout.
-        '-append', 'root=/dev/vda rw console=ttyS0 net.ifnames=0 mitigations=off panic=-1 systemd.hostname=' + name,
+        '-append', 'root=/dev/vda rw console=ttyS0 net.ifnames=0 mitigations=off panic=-1' + hostname,
         '-drive', 'file=%s.qcow2,if=virtio,format=qcow2,cache=unsafe,discard=unmap' % files,
         '-device', 'virtio-rng-pci',
+        # A new generation id at every start: a guest resumed from a snapshot
+        # reseeds its random number generator instead of repeating the saved one.
+        '-device', 'vmgenid,guid=auto',
         # restrict=on: the guest reaches nothing through user networking
         # (no package mirror, no DNS); SSH from the host still comes in.
         '-netdev', 'user,id=mgmt,net=10.0.2.0/24,restrict=on,hostfwd=tcp:127.0.0.1:%d-:22' % port,
-        '-device', 'virtio-net-pci,netdev=mgmt,mac=%s' % mac_address(scenario, name, 'mgmt'),
+        '-device', 'virtio-net-pci,netdev=mgmt,mac=%s' % mac('mgmt'),
     ]
     if kvm:
         argv += ['-accel', 'kvm', '-cpu', 'host']
     else:
         argv += ['-accel', 'tcg,thread=multi', '-cpu', os.environ.get('MPTCP_VM_CPU', 'max')]
     for index, link in enumerate(platform.get('links', [])):
-        peers = [other for other in members[link] if other != name]
+        peers = [other for other in members.get(link, []) if other != name]
         local = os.path.join(rundir, '%s.%s.sock' % (link, name))
         # A link with one member still gets its NIC; its frames go nowhere.
         remote = os.path.join(rundir, '%s.%s.sock' % (link, peers[0] if peers else '-'))
         argv += [
             '-netdev', 'dgram,id=link%d,local.type=unix,local.path=%s,remote.type=unix,remote.path=%s'
             % (index, local, remote),
-            '-device', 'virtio-net-pci,netdev=link%d,id=nic-%s,mac=%s' % (index, link, mac_address(scenario, link, name)),
+            '-device', 'virtio-net-pci,netdev=link%d,id=nic-%s,mac=%s'
+            % (index, link, mac('eth%d' % (index + 1))),
         ]
+    if incoming:
+        # The saved RAM and device state; the path is this tool's own cache.
+        argv += ['-incoming', 'exec:cat ' + shlex.quote(os.path.join(incoming, 'state'))]
     return argv
 
 
@@ -287,6 +331,146 @@ def wait_for_ssh(instances, booted, deadline):
             time.sleep(2)
 
 
+def qemu_id():
+    """A short digest of the QEMU binary's version: a snapshot is resumed
+    only by the QEMU that saved it."""
+    out = subprocess.run([QEMU, '--version'], check=True, stdout=subprocess.PIPE,
+                         universal_newlines=True).stdout
+    return hashlib.sha256(out.encode()).hexdigest()[:8]
+
+
+def snapshot_dir(image, platform, kvm):
+    memory, cpus, nics = shape_of(platform)
+    return os.path.join(image, 'snapshots', '%dm-%dc-%dn-%s-%s'
+                        % (memory, cpus, nics, 'kvm' if kvm else 'tcg', qemu_id()))
+
+
+def wait_running(qmp_path, pid, deadline):
+    """Until a resuming QEMU runs the guest; False when it gave up. The
+    guest was paused when it was saved, so it is loaded paused ("inmigrate"
+    while loading) and continued here."""
+    while time.monotonic() < deadline:
+        if qemu_name(pid) is None:
+            return False
+        try:
+            status = qmp(qmp_path, 'query-status', None).get('status')
+            if status == 'running':
+                return True
+            if status == 'paused':
+                qmp(qmp_path, 'cont', None)
+        except (OSError, ValueError, VMError):
+            pass
+        time.sleep(0.2)
+    return False
+
+
+def save_snapshot(image, platform, kvm):
+    """The snapshot directory of PLATFORM's shape on IMAGE, saving it first
+    when there is none: a guest with the shared identity is booted until
+    root can log in, then its RAM and device state go to `state` and its
+    disk (an overlay of the image) stays as `disk.qcow2`. Like the images,
+    a snapshot is made in a temporary directory renamed into place."""
+    target = snapshot_dir(image, platform, kvm)
+    if os.path.exists(os.path.join(target, 'state')):
+        return target
+    parent = os.path.dirname(target)
+    os.makedirs(parent, exist_ok=True)
+    with open(os.path.join(parent, '.lock'), 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if os.path.exists(os.path.join(target, 'state')):
+            return target
+        started = time.monotonic()
+        work = tempfile.mkdtemp(prefix='.saving-', dir=parent)
+        memory, cpus, nics = shape_of(platform)
+        guest = {'name': 'guest', 'suite': platform['suite'], 'memory': memory, 'cpus': cpus,
+                 'links': ['nic%d' % index for index in range(nics)]}
+        files = os.path.join(work, 'guest')
+        pid = None
+        try:
+            subprocess.run(['qemu-img', 'create', '-q', '-f', 'qcow2', '-F', 'qcow2',
+                            '-b', os.path.join(image, 'disk.qcow2'), files + '.qcow2'], check=True)
+            port = free_port()
+            argv = qemu_argv('snapshot', work, guest, image, port, {}, kvm, saved=True)
+            argv[argv.index('-name') + 1] = NAME_PREFIX + 'snapshot/' + os.path.basename(target)[:31]
+            subprocess.run(argv, check=True)
+            pid = read_pid(files + '.pid')
+            instance = {'instance': os.path.basename(target), 'address': '127.0.0.1', 'port': port, 'user': 'root',
+                        'identity_file': os.path.join(image, 'id_ed25519'), 'serial_log': files + '.serial.log'}
+            wait_for_ssh([instance], {instance['instance']: (pid, started)}, time.monotonic() + SSH_TIMEOUT)
+            # Less RAM to save and to load: the page cache of the boot goes.
+            subprocess.run(ssh_argv(instance, ['sync; echo 3 > /proc/sys/vm/drop_caches']), check=True,
+                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+            monitor = files + '.qmp'
+            qmp(monitor, 'stop', None)
+            qmp(monitor, 'migrate-set-parameters', {'max-bandwidth': 8 << 30})
+            qmp(monitor, 'migrate', {'uri': 'exec:cat > ' + shlex.quote(os.path.join(work, 'state'))})
+            while True:
+                status = qmp(monitor, 'query-migrate', None).get('status')
+                if status == 'completed':
+                    break
+                if status in ('failed', 'cancelled'):
+                    raise VMError('saving the %s snapshot failed (QMP query-migrate: %s)' % (target, status))
+                time.sleep(0.2)
+            stop(pid)
+            os.rename(files + '.qcow2', os.path.join(work, 'disk.qcow2'))
+            for entry in os.listdir(work):
+                if entry not in ('disk.qcow2', 'state', 'guest.serial.log'):
+                    os.remove(os.path.join(work, entry))
+            os.rename(work, target)
+        except BaseException:
+            stop(pid)
+            shutil.rmtree(work, ignore_errors=True)
+            raise
+        log('%s: saved a booted guest in %.0f s (%s)' % (platform['suite'], time.monotonic() - started, target))
+        return target
+
+
+def rename_guest(instance, platform, scenario):
+    """Give a guest resumed from a snapshot its own host name (kept across
+    reboots), link MACs (until the next reboot) and the current time."""
+    words = ['echo %s >/etc/hostname' % platform['name'], 'hostname %s' % platform['name'],
+             'date -s @%d >/dev/null' % int(time.time())]
+    for nic, mac in sorted(link_macs(scenario, platform).items()):
+        words.append('ip link set dev %s address %s' % (nic, mac))
+    subprocess.run(ssh_argv(instance, [' && '.join(words)]), check=True, stdin=subprocess.DEVNULL,
+                   stdout=subprocess.DEVNULL)
+
+
+def start_guest(scenario, rundir, platform, image, members, kvm):
+    """Start one guest: resumed from its snapshot when there is one that
+    QEMU accepts, booted otherwise. Returns (instance, pid, start, resumed)."""
+    name = platform['name']
+    files = os.path.join(rundir, name)
+    # destroy() removed everything of the last run but its serial logs.
+    if os.path.exists(files + '.serial.log'):
+        os.remove(files + '.serial.log')
+    snapshot = save_snapshot(image, platform, kvm) if SNAPSHOTS else None
+    for resume in ([snapshot] if snapshot else []) + [None]:
+        backing = os.path.join(resume, 'disk.qcow2') if resume else os.path.join(image, 'disk.qcow2')
+        if os.path.exists(files + '.qcow2'):
+            os.remove(files + '.qcow2')
+        subprocess.run(['qemu-img', 'create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', backing, files + '.qcow2'],
+                       check=True)
+        port = free_port()
+        started = time.monotonic()
+        subprocess.run(qemu_argv(scenario, rundir, platform, image, port, members, kvm,
+                                 saved=bool(resume), incoming=resume), check=True)
+        pid = read_pid(files + '.pid')
+        if resume and not wait_running(files + '.qmp', pid, time.monotonic() + 120):
+            stop(pid)
+            log('%s: QEMU did not resume %s; booting instead, and dropping that snapshot' % (name, resume))
+            shutil.rmtree(resume, ignore_errors=True)
+            continue
+        instance = {
+            'instance': name, 'address': '127.0.0.1', 'port': port, 'user': 'root',
+            'identity_file': os.path.join(image, 'id_ed25519'), 'suite': platform['suite'],
+            'links': {link: 'eth%d' % (index + 1) for index, link in enumerate(platform.get('links', []))},
+            'serial_log': files + '.serial.log', 'qmp': files + '.qmp',
+        }
+        return instance, pid, started, bool(resume)
+    raise VMError('%s: could not start QEMU' % name)
+
+
 def create(scenario, platforms):
     members = check_platforms(platforms)
     rundir = scenario_dir(scenario)
@@ -296,27 +480,18 @@ def create(scenario, platforms):
     for suite in sorted({p['suite'] for p in platforms}):
         images[suite] = build_image(suite)
     kvm = kvm_works(os.path.join(images[platforms[0]['suite']], 'vmlinuz'))
-    instances, booted = [], {}
+    instances, booted, resumed = [], {}, []
     try:
         for platform in platforms:
-            name, image = platform['name'], images[platform['suite']]
-            files = os.path.join(rundir, name)
-            # destroy() above removed everything of the last run but its serial logs.
-            if os.path.exists(files + '.serial.log'):
-                os.remove(files + '.serial.log')
-            subprocess.run(['qemu-img', 'create', '-q', '-f', 'qcow2', '-F', 'qcow2',
-                            '-b', os.path.join(image, 'disk.qcow2'), files + '.qcow2'], check=True)
-            port = free_port()
-            started = time.monotonic()
-            subprocess.run(qemu_argv(scenario, rundir, platform, image, port, members, kvm), check=True)
-            booted[name] = (read_pid(files + '.pid'), started)
-            instances.append({
-                'instance': name, 'address': '127.0.0.1', 'port': port, 'user': 'root',
-                'identity_file': os.path.join(image, 'id_ed25519'), 'suite': platform['suite'],
-                'links': {link: 'eth%d' % (index + 1) for index, link in enumerate(platform.get('links', []))},
-                'serial_log': files + '.serial.log', 'qmp': files + '.qmp',
-            })
+            instance, pid, started, was_resumed = start_guest(
+                scenario, rundir, platform, images[platform['suite']], members, kvm)
+            instances.append(instance)
+            booted[instance['instance']] = (pid, started)
+            if was_resumed:
+                resumed.append((instance, platform))
         wait_for_ssh(instances, booted, time.monotonic() + SSH_TIMEOUT)
+        for instance, platform in resumed:
+            rename_guest(instance, platform, scenario)
     except BaseException:
         destroy(scenario)
         raise
