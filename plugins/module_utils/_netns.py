@@ -14,7 +14,7 @@ import re
 
 CLONE_NEWNET = 0x40000000
 NETNS_RUN_DIR = "/run/netns"
-_NAME_RE = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,254}$")
+_NAME_RE = re.compile(r"[A-Za-z0-9_.][A-Za-z0-9_.-]{0,254}")
 
 
 class NetnsError(Exception):
@@ -22,7 +22,7 @@ class NetnsError(Exception):
 
 
 def validate_name(name):
-    if name in (".", "..") or not _NAME_RE.match(name):
+    if name in (".", "..") or _NAME_RE.fullmatch(name) is None:
         raise NetnsError(
             "netns: %r is not a valid namespace name "
             "(letters, digits, '.', '_' and '-', not starting with '-')" % name

@@ -56,3 +56,10 @@ def test_enter_refuses_a_file_that_is_not_a_namespace(tmp_path, monkeypatch):
         _netns.enter("fake")
     assert str(excinfo.value) == "netns: cannot enter 'fake': Invalid argument"
     assert os.readlink("/proc/self/ns/net") == before
+
+
+@pytest.mark.parametrize("name", ["ns1\n", "ns1\r\n", "\nns1", "ns1\x00"])
+def test_validate_name_is_a_full_match(name):
+    """A trailing newline must not slip through a '$' anchor."""
+    with pytest.raises(NetnsError, match="is not a valid namespace name"):
+        _netns.validate_name(name)
