@@ -8,9 +8,30 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import math
+
 from ansible_collections.mptcp.linux.plugins.module_utils import _netns
 
 NETNS_ARGUMENT = dict(netns=dict(type="str"))
+LOCK_TIMEOUT_MAX = 3600
+
+
+def number_problem(name, value, low, high, low_open=False):
+    """Why VALUE (an int or float option) is not a finite number from LOW
+    (excluded with ``low_open``) to HIGH, or None."""
+    if value is None:
+        return None
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return "%s: %r is not a finite number" % (name, value)
+    if low_open and not low < value <= high:
+        return "%s: %s is out of range: more than %s, at most %s" % (name, value, low, high)
+    if not low <= value <= high:
+        return "%s: %s is out of range %s..%s" % (name, value, low, high)
+    return None
+
+
+def lock_timeout_problem(module):
+    return number_problem("lock_timeout", module.params.get("lock_timeout"), 0, LOCK_TIMEOUT_MAX)
 
 
 def enter_netns(module):

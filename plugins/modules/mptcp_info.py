@@ -32,6 +32,11 @@ options:
       - Whether to list the live MPTCP connections (sock_diag).
     type: bool
     default: true
+notes:
+  - "Failure semantics: the module reads and changes nothing, so it has
+    nothing to put back. It takes no lock: a read during another run's change
+    can see part of that change (each of the endpoints, the limits and each
+    sysctl is read in one step)."
 seealso:
   - module: mptcp.linux.mptcp_probe
 """

@@ -31,7 +31,7 @@ options:
     required: true
   port:
     description:
-      - The server's TCP port.
+      - The server's TCP port, 1 to 65535.
     type: int
     required: true
   family:
@@ -64,14 +64,23 @@ options:
   timeout:
     description:
       - Seconds allowed for connecting, for the reply, and for the subflows to come up.
+      - A finite number, more than 0 and at most 3600.
     type: float
     default: 5
   settle:
     description:
       - Without O(expect_subflows), seconds to wait for additional subflows
         before counting them.
+      - A finite number from 0 to 3600.
     type: float
     default: 1
+notes:
+  - "Failure semantics: the probe changes no MPTCP state; it opens one
+    connection and closes it. Bad input (a port outside 1..65535, a
+    O(timeout) or O(settle) that is not a finite number in its range) fails
+    before anything is done. It takes no lock, so a probe during another
+    run's change sees the state of that moment. A probe killed midway leaves
+    at most a connection that the kernel closes with the process."
 seealso:
   - module: mptcp.linux.mptcp_info
 """
@@ -136,8 +145,9 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mptcp.linux.plugins.module_utils import _sockets
-from ansible_collections.mptcp.linux.plugins.module_utils._common import NETNS_ARGUMENT, enter_netns
+from ansible_collections.mptcp.linux.plugins.module_utils._common import NETNS_ARGUMENT, enter_netns, number_problem
 
+TIMEOUT_MAX = 3600
 FAMILIES = {"any": socket.AF_UNSPEC, "ipv4": socket.AF_INET, "ipv6": socket.AF_INET6}
 
 
@@ -185,11 +195,15 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    if not 1 <= params["port"] <= 65535:
-        module.fail_json(msg="port: %d is out of range 1..65535" % params["port"])
+    problems = [number_problem("port", params["port"], 1, 65535),
+                number_problem("timeout", params["timeout"], 0, TIMEOUT_MAX, low_open=True),
+                number_problem("settle", params["settle"], 0, TIMEOUT_MAX)]
     if params["expect_subflows"] is not None and not 1 <= params["expect_subflows"] <= 9:
-        module.fail_json(msg="expect_subflows: %d is out of range 1..9 (the kernel opens at most 8 additional subflows)"
-                         % params["expect_subflows"])
+        problems.append("expect_subflows: %d is out of range 1..9 (the kernel opens at most 8 additional subflows)"
+                        % params["expect_subflows"])
+    problems = [p for p in problems if p]
+    if problems:
+        module.fail_json(msg="; ".join(problems))
     enter_netns(module)
 
     started = time.time()
