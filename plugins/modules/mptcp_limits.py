@@ -21,6 +21,7 @@ author:
   - mptcp.linux maintainers (@mptcp-linux)
 extends_documentation_fragment:
   - mptcp.linux.netns
+  - mptcp.linux.lock
   - mptcp.linux.netns.attributes
 requirements:
   - pyroute2 (0.7 or later) on the managed host
@@ -36,6 +37,18 @@ options:
       - Left as it is when not given.
     type: int
 notes:
+  - "Failure semantics: the module sets both limits in one netlink request,
+    which the kernel applies whole or not at all, and says which."
+  - "Bad input (a limit outside 0..8) fails before anything is read or changed."
+  - "A kernel refusal fails the run; the limits are read back and the message
+    says whether they are as before (nothing was changed) or how they differ.
+    A read-back that is not what was set (the kernel accepted something else)
+    puts the previous limits back and says what the read-back then shows.
+    The result carries RV(before), RV(after) (read back) and RV(commands)."
+  - "A concurrent run on the same network namespace waits for the lock (see
+    O(lock_timeout)) and then starts from what the first run left."
+  - "A run killed midway has either sent its one request or not: the limits
+    are the old or the new ones, never a mix. The next run completes it."
   - C(ip mptcp endpoint flush) resets O(add_addr_accepted) to 0; the
     M(mptcp.linux.mptcp_endpoints) module never flushes.
 seealso:
@@ -56,13 +69,14 @@ before:
   type: dict
   sample: {"subflows": 2, "add_addr_accepted": 0}
 after:
-  description: The limits after the change (or as they would be, in check mode).
-  returned: always
+  description: The limits after the change, read back (or as they would be, in check mode).
+    After a failure, as read back then.
+  returned: always, and on failure once the kernel was written
   type: dict
   sample: {"subflows": 4, "add_addr_accepted": 2}
 commands:
-  description: The C(ip mptcp) command equivalent to the change.
-  returned: always
+  description: The C(ip mptcp) command equivalent to the change (what was sent, on failure).
+  returned: always, and on failure once the kernel was written
   type: list
   elements: str
   sample: ["ip mptcp limits set subflows 4 add_addr_accepted 2"]
@@ -71,42 +85,79 @@ commands:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mptcp.linux.plugins.module_utils import _netlink
-from ansible_collections.mptcp.linux.plugins.module_utils._common import NETNS_ARGUMENT, enter_netns
+from ansible_collections.mptcp.linux.plugins.module_utils._common import NETNS_ARGUMENT, enter_netns, lock_timeout_problem
+from ansible_collections.mptcp.linux.plugins.module_utils._lock import LOCK_ARGUMENT, ModuleLock
 
 LIMIT_MAX = 8
+COMMAND = "ip mptcp limits set subflows %(subflows)d add_addr_accepted %(add_addr_accepted)d"
+
+
+def _words(limits):
+    return "subflows %(subflows)s add_addr_accepted %(add_addr_accepted)s" % limits
+
+
+def _outcome(before, now):
+    if now == before:
+        return "Nothing was changed: the limits read back as before (%s)." % _words(before)
+    return "The limits now differ from before: %s instead of %s." % (_words(now), _words(before))
+
+
+def _set(module, client, before, wanted):
+    """Set the limits and read them back; on a refusal or a read-back that
+    is not what was set, put the previous limits back and fail with what
+    the read-back then shows."""
+    commands = [COMMAND % wanted]
+    try:
+        client.set_limits(wanted["subflows"], wanted["add_addr_accepted"])
+    except _netlink.NetlinkError as exc:
+        now = client.limits()
+        module.fail_json(msg="%s: the kernel refused it: %s. %s" % (commands[0], _netlink.describe_error(exc), _outcome(before, now)),
+                         before=before, after=now, commands=commands)
+    now = client.limits()
+    if now == wanted:
+        return now
+    failure = "%s: the kernel accepted it but the limits read back as %s" % (commands[0], _words(now))
+    commands.append(COMMAND % before)
+    try:
+        client.set_limits(before["subflows"], before["add_addr_accepted"])
+    except _netlink.NetlinkError as exc:
+        failure += "; putting back the previous limits was refused: %s" % _netlink.describe_error(exc)
+    now = client.limits()
+    outcome = "The previous limits were restored (read back: %s)." % _words(now) if now == before else _outcome(before, now)
+    module.fail_json(msg="%s. %s" % (failure, outcome), before=before, after=now, commands=commands)
 
 
 def main():
+    argument_spec = dict(
+        subflows=dict(type="int"),
+        add_addr_accepted=dict(type="int"),
+    )
+    argument_spec.update(NETNS_ARGUMENT)
+    argument_spec.update(LOCK_ARGUMENT)
     module = AnsibleModule(
-        argument_spec=dict(
-            subflows=dict(type="int"),
-            add_addr_accepted=dict(type="int"),
-            **NETNS_ARGUMENT
-        ),
+        argument_spec=argument_spec,
         supports_check_mode=True,
         required_one_of=[("subflows", "add_addr_accepted")],
     )
     desired = dict((k, module.params[k]) for k in ("subflows", "add_addr_accepted") if module.params[k] is not None)
     problems = ["%s: %d is out of range 0..%d" % (k, v, LIMIT_MAX) for k, v in sorted(desired.items()) if not 0 <= v <= LIMIT_MAX]
+    problems += [p for p in [lock_timeout_problem(module)] if p]
     if problems:
         module.fail_json(msg="; ".join(problems))
 
     enter_netns(module)
     client = _netlink.mptcp_client(module)
-    before = client.limits()
-    after = dict(before, **desired)
-    result = dict(changed=after != before, before=before, after=after, commands=[])
-    if result["changed"]:
-        result["commands"] = ["ip mptcp limits set subflows %(subflows)d add_addr_accepted %(add_addr_accepted)d" % after]
-        if not module.check_mode:
-            try:
-                client.set_limits(after["subflows"], after["add_addr_accepted"])
-            except _netlink.NetlinkError as exc:
-                module.fail_json(msg="the kernel refused the limits: %s" % _netlink.describe_error(exc), before=before)
-            result["after"] = client.limits()
-    if module._diff:
-        result["diff"] = dict(before=before, after=result["after"])
-    module.exit_json(**result)
+    with ModuleLock(module, "mptcp.linux.mptcp_limits"):
+        before = client.limits()
+        after = dict(before, **desired)
+        result = dict(changed=after != before, before=before, after=after, commands=[])
+        if result["changed"]:
+            result["commands"] = [COMMAND % after]
+            if not module.check_mode:
+                result["after"] = _set(module, client, before, after)
+        if module._diff:
+            result["diff"] = dict(before=before, after=result["after"])
+        module.exit_json(**result)
 
 
 if __name__ == "__main__":
