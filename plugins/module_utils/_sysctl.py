@@ -8,7 +8,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import errno
+import fcntl
 import os
+import tempfile
 
 PROC_DIR = "/proc/sys/net/mptcp"
 DEFAULT_PERSIST_PATH = "/etc/sysctl.d/90-mptcp.conf"
@@ -125,6 +128,11 @@ def validate(desired):
         raise SysctlError("; ".join(problems))
 
 
+def read_options(options):
+    """The current value of each option, as the option's type."""
+    return dict((option, from_kernel(option, read(kernel_key(option)))) for option in sorted(options))
+
+
 def plan(desired):
     """(before, after, changes) where changes is [(kernel key, text)] to write."""
     before, after, changes = {}, {}, []
@@ -138,21 +146,73 @@ def plan(desired):
     return before, after, changes
 
 
-def apply(changes):
-    """Write every change; if one is refused, put back the ones already
-    written and raise, so nothing is left half-applied."""
+def command(change):
+    """The ``sysctl -w`` line equivalent to writing one (key, text) change."""
+    return "sysctl -w net.mptcp.%s=%s" % change
+
+
+def apply(changes, sent):
+    """Write every change, in order, appending each (key, text) to ``sent``
+    as it is written. Returns the [(key, old text)] written, for rollback().
+
+    If the kernel refuses one, the ones already written are put back, every
+    knob this call touched is read back, and the SysctlError says what the
+    read-back shows: nothing was changed, or which knobs are not as before."""
     done = []
     for key, text in changes:
         try:
             old = read(key)
+        except (IOError, OSError) as exc:
+            failed = rollback(done, sent)
+            raise SysctlError("net.mptcp.%s: cannot be read (%s). %s"
+                              % (key, exc.strerror or exc, rollback_outcome(done, failed, first="it was the first knob to write")))
+        sent.append((key, text))
+        try:
             write(key, text)
         except (IOError, OSError) as exc:
-            for done_key, done_old in reversed(done):
-                write(done_key, done_old)
-            raise SysctlError(
-                "net.mptcp.%s: the kernel refused %r (%s); nothing was changed" % (key, text, exc.strerror or exc)
-            )
+            failed = rollback(done, sent) + not_as_before([(key, old)])
+            raise SysctlError("net.mptcp.%s: the kernel refused %r (%s). %s"
+                              % (key, text, exc.strerror or exc,
+                                 rollback_outcome(done, failed, first="it was the first knob to write, and it reads back as before")))
         done.append((key, old))
+    return done
+
+
+def not_as_before(pairs):
+    """[(key, old text, text now)] for each (key, old text) that reads back otherwise."""
+    failed = []
+    for key, old in pairs:
+        try:
+            now = read(key)
+        except (IOError, OSError) as exc:
+            now = "unreadable (%s)" % (exc.strerror or exc)
+        if now != old:
+            failed.append((key, old, now))
+    return failed
+
+
+def rollback(done, sent):
+    """Put back the values written (newest first), appending each write to
+    ``sent``, then read every one back. Returns not_as_before() of them."""
+    for key, old in reversed(done):
+        sent.append((key, old))
+        try:
+            write(key, old)
+        except (IOError, OSError):
+            pass  # the read-back below reports it
+    return not_as_before(done)
+
+
+def rollback_outcome(done, failed, first="no knob had to be written"):
+    """The sentence a failed run ends with, from what the read-back showed
+    (FIRST says why nothing was written, when nothing was)."""
+    if failed:
+        return "Not as before after putting back what was written: %s." % "; ".join(
+            "net.mptcp.%s is %r, was %r" % (key, now, old) for key, old, now in failed)
+    if not done:
+        return "Nothing was changed: %s." % first
+    return ("Nothing was changed: the %d knob(s) already written (%s) were put back and read back as before."
+            % (len(done), ", ".join("net.mptcp.%s" % key for key, dummy in done)))
 
 
 def render_conf(desired):
@@ -164,3 +224,102 @@ def render_conf(desired):
     for option, value in sorted(desired.items()):
         lines.append("net.mptcp.%s = %s" % (kernel_key(option), to_kernel(option, value)))
     return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------- the persist file, staged
+
+TEMP_PREFIX = ".mptcp-sysctl."
+
+
+def _temp_prefix(path):
+    return "%s%s." % (TEMP_PREFIX, os.path.basename(path))
+
+
+class StagedFile(object):
+    """The new content of a file, written and synced next to it under a
+    temporary name (locked while this process lives), to be renamed over it
+    by commit() or removed by discard(). Creating it changes nothing that
+    anything reads: systemd-sysctl reads only ``*.conf`` files."""
+
+    def __init__(self, path, content):
+        self.path = os.path.realpath(path)
+        directory = os.path.dirname(self.path)
+        if not os.path.isdir(directory):
+            raise OSError(errno.ENOENT, "directory %s does not exist" % directory)
+        for kernel_fs in ("/proc", "/sys"):
+            if (directory + "/").startswith(kernel_fs + "/"):
+                raise OSError(errno.EINVAL, "it is under %s, an interface of the kernel, not a place for files" % kernel_fs)
+        if os.path.lexists(self.path) and not os.path.isfile(self.path):
+            kind = "a directory" if os.path.isdir(self.path) else "not a regular file"
+            raise OSError(errno.EISDIR if os.path.isdir(self.path) else errno.EINVAL, "it is %s" % kind)
+        try:
+            self.fd, self.tmp = tempfile.mkstemp(prefix=_temp_prefix(self.path), dir=directory)
+        except (IOError, OSError) as exc:
+            raise OSError(exc.errno, "cannot create a file in %s (%s)" % (directory, exc.strerror or exc))
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # tells leftovers() this one is alive
+            data = content.encode("utf-8")
+            while data:
+                data = data[os.write(self.fd, data):]
+            os.fsync(self.fd)
+            os.fchmod(self.fd, 0o644)
+            if os.pread(self.fd, len(content.encode("utf-8")) + 1, 0) != content.encode("utf-8"):
+                raise OSError(errno.EIO, "the staged file %s does not read back as written" % self.tmp)
+        except (IOError, OSError):
+            self.discard()
+            raise
+
+    def commit(self):
+        """Rename the staged file over the target: atomic, all or nothing."""
+        os.rename(self.tmp, self.path)
+        self.tmp = None
+        try:
+            directory = os.open(os.path.dirname(self.path), os.O_RDONLY)
+            try:
+                os.fsync(directory)
+            finally:
+                os.close(directory)
+        except OSError:
+            pass  # the rename is done; a directory that cannot be synced is the file system's business
+        self._close()
+
+    def discard(self):
+        if self.tmp is not None:
+            try:
+                os.unlink(self.tmp)
+            except OSError as exc:
+                if exc.errno != errno.ENOENT:
+                    raise
+            self.tmp = None
+        self._close()
+
+    def _close(self):
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+def leftovers(path):
+    """Temporary files that an interrupted run left next to PATH: staged
+    files whose writer is gone (nobody holds their lock)."""
+    target = os.path.realpath(path)
+    directory, prefix = os.path.dirname(target), _temp_prefix(target)
+    try:
+        names = sorted(n for n in os.listdir(directory) if n.startswith(prefix))
+    except OSError:
+        return []
+    found = []
+    for name in names:
+        candidate = os.path.join(directory, name)
+        try:
+            fd = os.open(candidate, os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            found.append(candidate)
+        except (IOError, OSError):
+            pass  # a live writer holds it
+        finally:
+            os.close(fd)
+    return found

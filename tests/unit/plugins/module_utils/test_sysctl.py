@@ -218,34 +218,68 @@ def test_read_all_without_mptcp(kernel):
 
 def test_apply_writes_each_change(kernel):
     proc = kernel(LINUX_6_16)
-    _sysctl.apply([("checksum_enabled", "1"), ("scheduler", "bpf_rr")])
+    sent = []
+    done = _sysctl.apply([("checksum_enabled", "1"), ("scheduler", "bpf_rr")], sent)
     assert content(proc, "checksum_enabled") == "1\n"
     assert content(proc, "scheduler") == "bpf_rr\n"
     assert content(proc, "enabled") == "1\n"  # untouched
+    assert done == [("checksum_enabled", "0"), ("scheduler", "default")]
+    assert [_sysctl.command(c) for c in sent] == ["sysctl -w net.mptcp.checksum_enabled=1",
+                                                  "sysctl -w net.mptcp.scheduler=bpf_rr"]
 
 
-def test_apply_rolls_back_when_the_kernel_refuses_a_write(kernel, monkeypatch):
-    proc = kernel(LINUX_6_16)
+def refusing(monkeypatch, refuse):
+    """Make _sysctl.write refuse the (name, value) pairs in REFUSE with EINVAL; returns the log of writes."""
     real_write = _sysctl.write
     written = []
 
     def write(name, value):
         written.append((name, value))
-        if name == "close_timeout" and value == "99":
+        if (name, value) in refuse:
             raise OSError(errno.EINVAL, os.strerror(errno.EINVAL))
         real_write(name, value)
 
     monkeypatch.setattr(_sysctl, "write", write)
+    return written
+
+
+def test_apply_rolls_back_when_the_kernel_refuses_a_write(kernel, monkeypatch):
+    proc = kernel(LINUX_6_16)
+    written = refusing(monkeypatch, [("close_timeout", "99")])
+    sent = []
     with pytest.raises(SysctlError) as excinfo:
         _sysctl.apply([("checksum_enabled", "1"), ("scheduler", "bpf_rr"), ("close_timeout", "99"),
-                       ("stale_loss_cnt", "9")])
-    assert str(excinfo.value) == ("net.mptcp.close_timeout: the kernel refused '99' (Invalid argument); "
-                                  "nothing was changed")
+                       ("stale_loss_cnt", "9")], sent)
+    assert str(excinfo.value) == (
+        "net.mptcp.close_timeout: the kernel refused '99' (Invalid argument). Nothing was changed: the 2 knob(s) "
+        "already written (net.mptcp.checksum_enabled, net.mptcp.scheduler) were put back and read back as before.")
     # rolled back newest first, and the knob after the refused one never written
     assert written == [("checksum_enabled", "1"), ("scheduler", "bpf_rr"), ("close_timeout", "99"),
                        ("scheduler", "default"), ("checksum_enabled", "0")]
+    assert sent == written  # what the module reports as commands
     for name in ("checksum_enabled", "scheduler", "close_timeout", "stale_loss_cnt"):
         assert content(proc, name) == LINUX_6_16[name] + "\n"
+
+
+def test_apply_first_write_refused_changes_nothing(kernel, monkeypatch):
+    kernel(LINUX_6_16)
+    refusing(monkeypatch, [("checksum_enabled", "1")])
+    with pytest.raises(SysctlError) as excinfo:
+        _sysctl.apply([("checksum_enabled", "1"), ("scheduler", "bpf_rr")], [])
+    assert str(excinfo.value) == ("net.mptcp.checksum_enabled: the kernel refused '1' (Invalid argument). Nothing was "
+                                  "changed: it was the first knob to write, and it reads back as before.")
+
+
+def test_apply_says_which_knob_could_not_be_put_back(kernel, monkeypatch):
+    """The read-back, not the attempt, decides what the message says."""
+    proc = kernel(LINUX_6_16)
+    refusing(monkeypatch, [("close_timeout", "99"), ("checksum_enabled", "0")])
+    with pytest.raises(SysctlError) as excinfo:
+        _sysctl.apply([("checksum_enabled", "1"), ("scheduler", "bpf_rr"), ("close_timeout", "99")], [])
+    assert str(excinfo.value) == (
+        "net.mptcp.close_timeout: the kernel refused '99' (Invalid argument). Not as before after putting back "
+        "what was written: net.mptcp.checksum_enabled is '1', was '0'.")
+    assert content(proc, "scheduler") == "default\n"
 
 
 def test_apply_rolls_back_when_a_knob_cannot_be_used(kernel):
@@ -253,9 +287,98 @@ def test_apply_rolls_back_when_a_knob_cannot_be_used(kernel):
     proc = kernel(LINUX_6_16)
     os.remove(str(proc / "blackhole_timeout"))
     (proc / "blackhole_timeout").mkdir()
-    with pytest.raises(SysctlError, match=r"^net\.mptcp\.blackhole_timeout: "):
-        _sysctl.apply([("enabled", "0"), ("blackhole_timeout", "5")])
+    with pytest.raises(SysctlError) as excinfo:
+        _sysctl.apply([("enabled", "0"), ("blackhole_timeout", "5")], [])
+    assert str(excinfo.value) == (
+        "net.mptcp.blackhole_timeout: cannot be read (Is a directory). Nothing was changed: the 1 knob(s) already "
+        "written (net.mptcp.enabled) were put back and read back as before.")
     assert content(proc, "enabled") == "1\n"
+
+
+def test_rollback_after_everything_was_written(kernel):
+    """What the module does when the persist file cannot be renamed into place."""
+    proc = kernel(LINUX_6_16)
+    sent = []
+    done = _sysctl.apply([("enabled", "0"), ("close_timeout", "5")], sent)
+    assert content(proc, "close_timeout") == "5\n"
+    assert _sysctl.rollback(done, sent) == []
+    assert sent == [("enabled", "0"), ("close_timeout", "5"), ("close_timeout", "60"), ("enabled", "1")]
+    assert content(proc, "enabled") == "1\n" and content(proc, "close_timeout") == "60\n"
+    assert _sysctl.rollback_outcome(done, []) == (
+        "Nothing was changed: the 2 knob(s) already written (net.mptcp.enabled, net.mptcp.close_timeout) "
+        "were put back and read back as before.")
+    assert _sysctl.rollback_outcome([], []) == "Nothing was changed: no knob had to be written."
+
+
+def test_read_options_reads_values_as_option_types(kernel):
+    kernel(LINUX_6_1)
+    assert _sysctl.read_options(["enabled", "path_manager", "stale_loss_cnt"]) == {
+        "enabled": True, "path_manager": "kernel", "stale_loss_cnt": 4}
+
+
+# ---------------------------------------------------------------- the staged persist file
+
+
+def test_staged_file_is_written_synced_and_renamed(tmp_path):
+    target = tmp_path / "90-mptcp.conf"
+    target.write_text("old\n")
+    staged = _sysctl.StagedFile(str(target), "new\n")
+    names = sorted(os.listdir(str(tmp_path)))
+    assert names[0].startswith(".mptcp-sysctl.90-mptcp.conf.") and names[1:] == ["90-mptcp.conf"]
+    assert target.read_text() == "old\n"  # nothing that a reader sees changed yet
+    assert _sysctl.leftovers(str(target)) == []  # alive: its writer holds it
+    staged.commit()
+    assert os.listdir(str(tmp_path)) == ["90-mptcp.conf"]
+    assert target.read_text() == "new\n"
+    assert oct(os.stat(str(target)).st_mode & 0o777) == "0o644"
+
+
+def test_staged_file_discard_leaves_nothing(tmp_path):
+    target = tmp_path / "90-mptcp.conf"
+    staged = _sysctl.StagedFile(str(target), "new\n")
+    staged.discard()
+    assert os.listdir(str(tmp_path)) == []
+
+
+@pytest.mark.parametrize("make, cause", [
+    (lambda p: p.mkdir(), "it is a directory"),
+    (lambda p: os.mkfifo(str(p)), "it is not a regular file"),
+])
+def test_staged_file_refuses_a_target_that_is_not_a_file(tmp_path, make, cause):
+    target = tmp_path / "90-mptcp.conf"
+    make(target)
+    with pytest.raises(OSError) as excinfo:
+        _sysctl.StagedFile(str(target), "new\n")
+    assert excinfo.value.strerror == cause
+    assert os.listdir(str(tmp_path)) == ["90-mptcp.conf"]
+
+
+def test_staged_file_in_a_missing_directory(tmp_path):
+    with pytest.raises(OSError, match="does not exist"):
+        _sysctl.StagedFile(str(tmp_path / "nosuch" / "90-mptcp.conf"), "new\n")
+
+
+def test_staged_file_follows_a_symlink_to_its_target(tmp_path):
+    real = tmp_path / "real.conf"
+    real.write_text("old\n")
+    link = tmp_path / "90-mptcp.conf"
+    link.symlink_to(real)
+    _sysctl.StagedFile(str(link), "new\n").commit()
+    assert os.path.islink(str(link)) and real.read_text() == "new\n"
+
+
+def test_leftovers_are_the_temporary_files_of_dead_writers(tmp_path):
+    target = tmp_path / "90-mptcp.conf"
+    dead = tmp_path / ".mptcp-sysctl.90-mptcp.conf.abc123"
+    dead.write_text("half")
+    other = tmp_path / ".mptcp-sysctl.other.conf.abc123"  # another file's: not ours to judge
+    other.write_text("x")
+    live = _sysctl.StagedFile(str(target), "new\n")
+    try:
+        assert _sysctl.leftovers(str(target)) == [str(dead)]
+    finally:
+        live.discard()
+    assert _sysctl.leftovers(str(tmp_path / "nosuch" / "x.conf")) == []
 
 
 # ---------------------------------------------------------------- render_conf
@@ -291,3 +414,20 @@ def test_render_conf_is_deterministic(kernel):
     assert _sysctl.render_conf(one) == _sysctl.render_conf(other)
     assert _sysctl.render_conf(one) == _sysctl.render_conf(dict(one))
     assert _sysctl.render_conf(one) != _sysctl.render_conf(dict(one, stale_loss_cnt=5))
+
+
+@pytest.mark.parametrize("path", ["/proc/sys/net/mptcp/90-mptcp.conf", "/proc/sys/net/mptcp/enabled", "/sys/kernel/x.conf"])
+def test_staged_file_refuses_the_kernel_interfaces(path):
+    with pytest.raises(OSError) as excinfo:
+        _sysctl.StagedFile(path, "new\n")
+    assert excinfo.value.strerror.startswith("it is under /%s, an interface of the kernel" % path.split("/")[1])
+
+
+def test_staged_file_in_a_directory_it_cannot_create_in(tmp_path, monkeypatch):
+    def refuse(**kwargs):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+
+    monkeypatch.setattr(_sysctl.tempfile, "mkstemp", refuse)
+    with pytest.raises(OSError) as excinfo:
+        _sysctl.StagedFile(str(tmp_path / "90-mptcp.conf"), "new\n")
+    assert excinfo.value.strerror == "cannot create a file in %s (Read-only file system)" % tmp_path
