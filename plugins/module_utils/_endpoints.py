@@ -17,6 +17,8 @@ __metaclass__ = type
 import ipaddress
 import re
 
+from ansible_collections.mptcp.linux.plugins.module_utils import _quote
+
 FLAGS = ("signal", "subflow", "backup", "fullmesh", "laminar")
 # Changed in place by the kernel's SET_FLAGS; any other change is delete + add.
 SETTABLE_FLAGS = frozenset(("backup", "fullmesh"))
@@ -24,7 +26,9 @@ FLAG_SINCE = {"signal": "5.6", "subflow": "5.6", "backup": "5.6", "fullmesh": "5
 MAX_ENDPOINTS = 8
 STATES = ("merged", "replaced", "overridden", "deleted", "gathered", "rendered")
 FAMILIES = ("all", "ipv4", "ipv6")
-_IFNAME_RE = re.compile(r"^[^\s/:]{1,15}$")
+# Linux's dev_valid_name(): 1 to 15 bytes, no '/', ':' or white space, not "." or "..".
+_IFNAME_RE = re.compile(r"[^\s/:]{1,15}")
+IFNAMSIZ = 16
 
 
 class EndpointError(Exception):
@@ -68,6 +72,39 @@ def _normalize_address(text):
     return str(address)
 
 
+_THIS_NETWORK = ipaddress.ip_network(u"0.0.0.0/8")
+_LIMITED_BROADCAST = ipaddress.ip_address(u"255.255.255.255")
+
+
+def _endpoint_address_problem(text, dev):
+    """Why an address (already normalized) cannot be an endpoint that the
+    kernel announces (signal) or opens subflows from, or None. Such an
+    address would be accepted by the kernel and then fail quietly: a peer
+    cannot reach a loopback or reserved address, and a subflow cannot leave
+    from one."""
+    address = ipaddress.ip_address(u"%s" % text)
+    if address.version == 6 and address.ipv4_mapped is not None:
+        return ("an IPv4-mapped IPv6 address, which the kernel does not use as an IPv4 endpoint; "
+                "write the IPv4 address %s" % address.ipv4_mapped)
+    if address.is_loopback:
+        return "a loopback address, which no peer can reach"
+    if address == _LIMITED_BROADCAST:
+        return "the limited broadcast address, which cannot be the source or target of a subflow"
+    if address.version == 4 and address in _THIS_NETWORK:
+        return "in 0.0.0.0/8 (this host on this network), which cannot be the source or target of a subflow"
+    if address.is_reserved:
+        return "in a reserved range (%s), which is not routed" % ("240.0.0.0/4" if address.version == 4 else "reserved by the IETF")
+    if address.version == 6 and address.is_link_local and dev is None:
+        return "an IPv6 link-local address, which needs a scope: give the interface as dev"
+    return None
+
+
+def valid_ifname(name):
+    """Whether Linux accepts NAME as an interface name (dev_valid_name())."""
+    return (_IFNAME_RE.fullmatch(name) is not None and name not in (".", "..")
+            and len(name.encode("utf-8", "surrogateescape")) < IFNAMSIZ)
+
+
 def validate(config, state):
     """Check the whole config list; return normalized entries or raise
     EndpointError naming every problem. Nothing is read from the host."""
@@ -89,6 +126,11 @@ def validate(config, state):
                 entry["address"] = _normalize_address(raw["address"])
             except ValueError as exc:
                 problems.append("%s.address: %r is not a valid IPv4 or IPv6 unicast address (%s)" % (where, raw["address"], exc))
+            else:
+                # deleted may name any endpoint the kernel holds, however it got there
+                reason = None if state == "deleted" else _endpoint_address_problem(entry["address"], entry["dev"])
+                if reason:
+                    problems.append("%s.address: %r is %s" % (where, raw["address"], reason))
         if raw.get("address") is None and entry["dev"] is None:
             if not (state == "deleted" and entry["id"] is not None):
                 problems.append("%s: give an address, or a dev to use all of its addresses" % where)
@@ -96,7 +138,7 @@ def validate(config, state):
             problems.append("%s.id: %s is out of range 1..255 (0 is the initial subflow's)" % (where, entry["id"]))
         if entry["port"] is not None and not 1 <= entry["port"] <= 65535:
             problems.append("%s.port: %s is out of range 1..65535" % (where, entry["port"]))
-        if entry["dev"] is not None and not _IFNAME_RE.match(entry["dev"]):
+        if entry["dev"] is not None and not valid_ifname(entry["dev"]):
             problems.append("%s.dev: %r is not a valid interface name" % (where, entry["dev"]))
         if entry["family"] not in FAMILIES:
             problems.append("%s.family: must be one of %s" % (where, ", ".join(FAMILIES)))
@@ -122,6 +164,9 @@ def _flag_rules(where, flags, port):
         problems.append("%s.flags: fullmesh cannot be combined with signal" % where)
     if port and "signal" not in flags:
         problems.append("%s.port: a port needs the signal flag (the kernel listens on it to accept joins)" % where)
+    elif port and "subflow" in flags:
+        problems.append("%s.port: an endpoint with a port takes signal without subflow "
+                        "(the kernel listens on the port; it opens no subflow from it)" % where)
     return problems
 
 
@@ -140,10 +185,20 @@ def usable_addresses(iface, family):
     return found
 
 
+def _holders(interfaces, address):
+    """The interfaces that hold ADDRESS (and have not failed duplicate address detection)."""
+    return sorted(name for name, iface in interfaces.items()
+                  if any(a["address"] == address and not a["dadfailed"] for a in iface["addresses"]))
+
+
 def expand(entries, interfaces, state):
     """Resolve ``dev`` against the host's interfaces: a dev-only entry becomes
     one entry per usable address. Raises EndpointError naming each problem;
-    returns entries that all have an address (or an id, for deleted)."""
+    returns entries that all have an address (or an id, for deleted).
+
+    Except for deleted, an entry that gives both an address and a dev needs
+    that interface to hold the address, and an entry with a port needs an
+    address of this host: the kernel binds a listening socket to it."""
     problems = []
     result = []
     for entry in entries:
@@ -159,6 +214,8 @@ def expand(entries, interfaces, state):
             problems.append("%s.dev: interface %r does not exist (interfaces here: %s)" % (where, dev, ", ".join(sorted(interfaces))))
             continue
         if entry["address"] is not None or dev is None:
+            if state != "deleted" and entry["address"] is not None:
+                problems.extend(_host_address_problems(where, entry, interfaces))
             result.append(entry)
             continue
         addresses = usable_addresses(interfaces[dev], entry["family"])
@@ -181,6 +238,21 @@ def expand(entries, interfaces, state):
     if problems:
         raise EndpointError(problems)
     return result
+
+
+def _host_address_problems(where, entry, interfaces):
+    holders = _holders(interfaces, entry["address"])
+    dev = entry["dev"]
+    if dev is not None and dev not in holders:
+        own = [a["address"] for a in interfaces[dev]["addresses"]]
+        return ["%s.dev: interface %r does not hold %s (%s); bind the endpoint to the interface that has "
+                "the address%s, or leave dev out"
+                % (where, dev, entry["address"], "its addresses: " + ", ".join(own) if own else "it has no address",
+                   " (%s)" % ", ".join(holders) if holders else "")]
+    if entry["port"] and not holders:
+        return ["%s.address: %s is not an address of this host; an endpoint with a port needs one, because "
+                "the kernel listens on that address and port" % (where, entry["address"])]
+    return []
 
 
 def _label(endpoint):
@@ -319,7 +391,89 @@ def verify(after, expected):
     return problems
 
 
-def render_add(endpoint):
+def describe(endpoint):
+    """An endpoint in words, every field: "192.0.2.7 port 80 id 3 (signal, backup; dev eth0)"."""
+    text = _label(endpoint)
+    if endpoint.get("id") is not None:
+        text += " id %d" % endpoint["id"]
+    details = ", ".join(endpoint.get("flags") or []) or "no flags"
+    return "%s (%s; %s)" % (text, details, "dev %s" % endpoint["dev"] if endpoint.get("dev") else "no dev")
+
+
+def _managed(endpoints):
+    return dict((key(e), e) for e in endpoints if "implicit" not in (e.get("flags") or []))
+
+
+def differences(expected, actual):
+    """Field by field (id, address, port, flags, dev), how the endpoints the
+    kernel holds (ACTUAL) differ from EXPECTED, one sentence per endpoint.
+    An expected id of None (one the kernel chooses) matches any id. Implicit
+    endpoints, which the kernel makes and drops for live connections, are
+    left out."""
+    want, got = _managed(expected), _managed(actual)
+    found = []
+    for ident in sorted(set(want) | set(got), key=lambda k: (k[0], k[1])):
+        target, endpoint = want.get(ident), got.get(ident)
+        if endpoint is None:
+            found.append("endpoint %s is missing" % describe(target))
+        elif target is None:
+            found.append("endpoint %s is there and should not be" % describe(endpoint))
+        else:
+            fields = []
+            if target.get("id") is not None and target["id"] != endpoint["id"]:
+                fields.append("id %s instead of %s" % (endpoint["id"], target["id"]))
+            if sorted(target.get("flags") or []) != sorted(endpoint.get("flags") or []):
+                fields.append("flags [%s] instead of [%s]" % (", ".join(endpoint.get("flags") or []),
+                                                              ", ".join(target.get("flags") or [])))
+            if (target.get("dev") or None) != (endpoint.get("dev") or None):
+                fields.append("dev %s instead of %s" % (endpoint.get("dev") or "none", target.get("dev") or "none"))
+            if fields:
+                found.append("endpoint %s has %s" % (_label(endpoint), ", ".join(fields)))
+    return found
+
+
+def undo(done, before, current):
+    """The actions that take back DONE, the actions the kernel accepted (in
+    the order sent), newest first: an endpoint this run added is deleted
+    (with the id the kernel gave it, read in CURRENT), one it deleted is
+    added again as BEFORE had it (same id, port, flags and interface, even a
+    stale one), a flag change is set back. Nothing else is touched."""
+    before_by_key = dict((key(e), e) for e in before)
+    current_by_key = dict((key(e), e) for e in current)
+    actions = []
+    for verb, endpoint in reversed(done):
+        ident = key(endpoint)
+        if verb == "add":
+            added = current_by_key.get(ident)
+            if added is not None:
+                actions.append(("delete", public(added)))
+        elif ident in before_by_key:
+            # a deleted endpoint comes back, a changed one gets its flags back
+            actions.append(("add" if verb == "delete" else "set_flags", public(before_by_key[ident])))
+    return actions
+
+
+def failure_outcome(done, refused_undo, before, after):
+    """The sentence a failed run ends with, from what the read-back AFTER
+    shows: nothing was changed, the previous endpoints were restored, or
+    what still differs from BEFORE."""
+    left = differences(before, after)
+    if not left:
+        if not done:
+            return "Nothing was changed: the kernel refused the first command; the endpoints read back as before."
+        return ("The previous endpoints were restored: the %d accepted command(s) were undone and the endpoints "
+                "read back as before." % len(done))
+    text = "The endpoints now differ from before"
+    if done:
+        text += " after the attempt to undo the %d accepted command(s)" % len(done)
+    text += ": %s." % "; ".join(left)
+    if refused_undo:
+        text += " The kernel refused to undo: %s." % "; ".join(
+            "%s (%s)" % (render_action(exc.action), exc.reason) for exc in refused_undo)
+    return text
+
+
+def _add_words(endpoint):
     words = ["mptcp", "endpoint", "add", endpoint["address"]]
     if endpoint.get("port"):
         words += ["port", str(endpoint["port"])]
@@ -327,8 +481,11 @@ def render_add(endpoint):
         words += ["dev", endpoint["dev"]]
     if endpoint.get("id"):
         words += ["id", str(endpoint["id"])]
-    words += list(endpoint.get("flags") or [])
-    return " ".join(words)
+    return words + list(endpoint.get("flags") or [])
+
+
+def render_add(endpoint):
+    return " ".join(_add_words(endpoint))
 
 
 def render_action(action):
@@ -345,9 +502,21 @@ def render_action(action):
 
 
 def render_batch(endpoints):
-    """An ``ip -batch`` file that creates the endpoints on an empty namespace."""
+    """An ``ip -batch`` file that creates the endpoints on an empty namespace.
+
+    Every word goes through the ip -batch quoting; a value that ip -batch
+    cannot express (an interface name with '#', or with both quote
+    characters) raises EndpointError naming the entry's field."""
     ordered = sorted(endpoints, key=lambda e: e.get("id") is None)
-    return "".join(render_add(e) + "\n" for e in ordered)
+    lines, problems = [], []
+    for endpoint in ordered:
+        try:
+            lines.append(_quote.ip_batch_line(_add_words(endpoint)) + "\n")
+        except _quote.QuoteError as exc:
+            problems.append("%s.dev: %r cannot be written to an ip -batch file: %s" % (_where(endpoint), endpoint.get("dev"), exc))
+    if problems:
+        raise EndpointError(problems)
+    return "".join(lines)
 
 
 def gathered(endpoints):

@@ -224,7 +224,10 @@ class MptcpClient(object):
         self._request(CMD_DEL_ADDR, self._addr_attr({"id": endpoint["id"], "address": endpoint.get("address")}, with_flags=False))
 
     def set_flags(self, endpoint):
-        attrs = self._addr_attr({"id": endpoint["id"], "address": endpoint["address"], "flags": endpoint["flags"]})
+        """By id alone, as ``ip mptcp endpoint change id N`` does: given an
+        address, the kernel looks the endpoint up by address *and* port, so
+        the port would have to be sent too; the id is unique on its own."""
+        attrs = self._addr_attr({"id": endpoint["id"], "flags": endpoint["flags"]})
         self._request(CMD_SET_FLAGS, attrs)
 
     def limits(self):
@@ -284,11 +287,15 @@ class ApplyError(Exception):
         self.reason = reason
 
 
-def apply_actions(client, actions, ifindexes):
+def apply_actions(client, actions, ifindexes, sent=None):
     """Send each planned action, in order. ``ifindexes`` maps interface names
-    to indexes for endpoints bound to a device. Raises ApplyError naming the
-    action the kernel refused."""
+    to indexes for endpoints bound to a device. Each action is appended to
+    ``sent`` (a list) as it is sent, the refused one included. Raises
+    ApplyError naming the action the kernel refused; the ones before it
+    were accepted."""
     for verb, endpoint in actions:
+        if sent is not None:
+            sent.append((verb, endpoint))
         try:
             if verb == "delete":
                 client.delete(endpoint)
@@ -298,6 +305,18 @@ def apply_actions(client, actions, ifindexes):
                 client.add(dict(endpoint, ifindex=ifindexes.get(endpoint.get("dev"))))
         except NetlinkError as exc:
             raise ApplyError((verb, endpoint), describe_error(exc))
+
+
+def apply_each(client, actions, ifindexes, sent):
+    """Send every action even when the kernel refuses some (to undo as much
+    as can be undone); returns the ApplyErrors of the refused ones."""
+    refused = []
+    for action in actions:
+        try:
+            apply_actions(client, [action], ifindexes, sent)
+        except ApplyError as exc:
+            refused.append(exc)
+    return refused
 
 
 def require_pyroute2(module):

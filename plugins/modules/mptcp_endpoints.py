@@ -20,15 +20,18 @@ description:
     applied before additions. Flag changes the kernel can make in place
     (backup, fullmesh) use its SET_FLAGS command; any other change deletes and
     re-adds the endpoint.
-  - After writing, the module reads the endpoints back. A flag the kernel
-    silently dropped, as kernels do with flags they do not know, is an error.
-    The previous endpoints are then restored.
+  - After writing, the module reads the endpoints back and compares them,
+    field by field, with the plan. A flag the kernel silently dropped, as
+    kernels do with flags they do not know, is an error. On any failure the
+    module undoes what this run changed, reads back again and says what it
+    found (see the notes).
   - Endpoints live in kernel memory only and vanish at reboot. Use O(state=rendered)
     to produce an C(ip -batch) file that restores them at boot.
 author:
   - mptcp.linux maintainers (@mptcp-linux)
 extends_documentation_fragment:
   - mptcp.linux.netns
+  - mptcp.linux.lock
   - mptcp.linux.netns.attributes
 requirements:
   - pyroute2 (0.7 or later) on the managed host
@@ -48,6 +51,13 @@ options:
       address:
         description:
           - IPv4 or IPv6 address of the endpoint.
+          - Except with O(state=deleted), addresses that the kernel accepts and
+            MPTCP cannot use are refused. These are loopback addresses, the limited
+            broadcast address, C(0.0.0.0/8), reserved ranges, IPv4-mapped IPv6
+            addresses (give the IPv4 address), and an IPv6 link-local address
+            without O(config[].dev) (it needs the interface as its scope).
+          - With a O(config[].port), it must be an address of this host, because the
+            kernel listens on it.
         type: str
       id:
         description:
@@ -55,12 +65,16 @@ options:
         type: int
       port:
         description:
-          - Port the kernel listens on for joins to this address. Needs the V(signal) flag.
+          - Port the kernel listens on for joins to this address, 1 to 65535.
+            Needs the V(signal) flag without V(subflow).
         type: int
       dev:
         description:
           - Interface the endpoint is bound to; subflows from it leave through this interface.
           - Without O(config[].address), every usable address of the interface becomes an endpoint.
+          - With O(config[].address), the interface must hold that address.
+          - With O(state=rendered), a name that an C(ip -batch) file cannot hold
+            (one with C(#), or with both quote characters) is refused.
           - The kernel stores the interface index, which goes stale when the interface is re-created.
         type: str
       family:
@@ -96,6 +110,26 @@ options:
     choices: [merged, replaced, overridden, deleted, gathered, rendered]
     default: merged
 notes:
+  - "Failure semantics: the module applies the whole request or leaves the
+    endpoints as it found them, and says which."
+  - "Bad input (any field of any entry, checked against the host's interfaces
+    too) fails before anything is read for writing or changed, naming each
+    field, for example C(config[2].port: ...)."
+  - "A kernel refusal, or a read-back that differs from the plan, fails the run.
+    The module then undoes only what this run changed (the endpoints it added
+    are deleted, those it deleted are added back with their id, port, flags
+    and interface index, flag changes are set back), reads the endpoints back
+    and compares them with RV(before) field by field (id, address, port, flags,
+    dev). The message says exactly one of: nothing was changed (the first
+    command was refused), the previous endpoints were restored, or, endpoint
+    by endpoint, what still differs. The result carries RV(before), RV(after)
+    (read back) and RV(commands) (everything sent, in order)."
+  - "A concurrent run on the same network namespace waits for the lock (see
+    O(lock_timeout)) and then plans from what the first run left."
+  - "A run killed midway (SIGKILL, a lost host) leaves the commands it had
+    sent applied: some endpoints deleted, some not yet added. The kernel drops
+    the lock with the process. The next run with the same request plans from
+    what is there and completes it."
   - Endpoints flagged C(implicit) are created by the kernel for live connections;
     they are reported but never changed.
   - The kernel allows at most 8 endpoints per network namespace, ids 1 to 255,
@@ -161,13 +195,17 @@ before:
 after:
   description: The endpoints after the change, read back from the kernel.
     In check mode, the prediction, where an id the kernel would choose is null.
-  returned: when state is merged, replaced, overridden or deleted
+    After a failure, read back once what this run changed was undone.
+  returned: when state is merged, replaced, overridden or deleted, and on failure once the kernel was written
   type: list
   elements: dict
   sample: [{"id": 1, "address": "10.0.0.1", "port": null, "dev": "eth0", "flags": ["signal", "backup"]}]
 commands:
-  description: The C(ip mptcp) commands equivalent to what was (or would be) done, in order.
-  returned: when state is merged, replaced, overridden or deleted
+  description:
+    - The C(ip mptcp) commands equivalent to what was (or would be) done, in order.
+    - After a failure, every command that was sent, in order, the refused one
+      included, followed by those that undid the accepted ones.
+  returned: when state is merged, replaced, overridden or deleted, and on failure once the kernel was written
   type: list
   elements: str
   sample: ["ip mptcp endpoint change id 1 backup nofullmesh"]
@@ -187,46 +225,85 @@ rendered:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mptcp.linux.plugins.module_utils import _endpoints, _netlink
-from ansible_collections.mptcp.linux.plugins.module_utils._common import NETNS_ARGUMENT, enter_netns
+from ansible_collections.mptcp.linux.plugins.module_utils._common import NETNS_ARGUMENT, enter_netns, lock_timeout_problem
+from ansible_collections.mptcp.linux.plugins.module_utils._lock import LOCK_ARGUMENT, ModuleLock
 
 
 def _shown(endpoints):
     return [_endpoints.public(e) for e in endpoints]
 
 
-def _restore(client, before, ifindexes):
-    """Best effort: put the endpoints back as they were."""
-    entries = [dict(e, index=i, family="all") for i, e in enumerate(before) if "implicit" not in e["flags"]]
+def _ifindexes(interfaces, before):
+    """Interface name -> index, for the interfaces here and for the names
+    the kernel's endpoints show (a stale binding reads "ifN"), so that an
+    endpoint put back keeps the binding it had."""
+    ifindexes = dict((name, iface["index"]) for name, iface in interfaces.items())
+    for endpoint in before:
+        if endpoint.get("dev") and endpoint.get("ifindex"):
+            ifindexes.setdefault(endpoint["dev"], endpoint["ifindex"])
+    return ifindexes
+
+
+def _apply(module, client, actions, after, before, ifindexes):
+    """Send the actions, read back and compare with the plan. On any
+    failure, undo what the kernel accepted, read back again and fail with
+    what the read-back shows. Returns the endpoints read back."""
+    sent = []
+    failure = None
     try:
-        actions, dummy = _endpoints.plan(client.endpoints(), entries, "overridden")
-        _netlink.apply_actions(client, actions, ifindexes)
-    except (_endpoints.EndpointError, _netlink.ApplyError):
-        return False
-    return True
+        _netlink.apply_actions(client, actions, ifindexes, sent)
+        done = list(sent)
+    except _netlink.ApplyError as exc:
+        failure = "%s: the kernel refused it: %s" % (_endpoints.render_action(exc.action), exc.reason)
+        done = sent[:-1]
+    read_back = client.endpoints()
+    if failure is None:
+        # a flag the kernel dropped has its own explanation; anything else is a plain difference
+        problems = _endpoints.verify(read_back, [a[1] for a in actions if a[0] != "delete"])
+        unplanned = _endpoints.differences(after, read_back)
+        if problems:
+            failure = "; ".join(problems)
+        elif unplanned:
+            failure = "the endpoints read back are not the ones planned: %s" % "; ".join(unplanned)
+    if failure is None:
+        return read_back
+    refused = []
+    if done:
+        refused = _netlink.apply_each(client, _endpoints.undo(done, before, read_back), ifindexes, sent)
+        read_back = client.endpoints()
+    module.fail_json(
+        msg="%s. %s" % (failure, _endpoints.failure_outcome(done, refused, before, read_back)),
+        before=_shown(before), after=_shown(read_back), commands=[_endpoints.render_action(a) for a in sent],
+    )
 
 
 def main():
+    argument_spec = dict(
+        config=dict(type="list", elements="dict", options=dict(
+            address=dict(type="str"),
+            id=dict(type="int"),
+            port=dict(type="int"),
+            dev=dict(type="str"),
+            family=dict(type="str", choices=list(_endpoints.FAMILIES)),
+            flags=dict(type="list", elements="str", choices=list(_endpoints.FLAGS)),
+        )),
+        state=dict(type="str", default="merged", choices=list(_endpoints.STATES)),
+    )
+    argument_spec.update(NETNS_ARGUMENT)
+    argument_spec.update(LOCK_ARGUMENT)
     module = AnsibleModule(
-        argument_spec=dict(
-            config=dict(type="list", elements="dict", options=dict(
-                address=dict(type="str"),
-                id=dict(type="int"),
-                port=dict(type="int"),
-                dev=dict(type="str"),
-                family=dict(type="str", choices=list(_endpoints.FAMILIES)),
-                flags=dict(type="list", elements="str", choices=list(_endpoints.FLAGS)),
-            )),
-            state=dict(type="str", default="merged", choices=list(_endpoints.STATES)),
-            **NETNS_ARGUMENT
-        ),
+        argument_spec=argument_spec,
         supports_check_mode=True,
         required_if=[("state", "rendered", ("config",))],
     )
     state = module.params["state"]
+    problems = [p for p in [lock_timeout_problem(module)] if p]
     try:
         entries = _endpoints.validate(module.params["config"], state)
     except _endpoints.EndpointError as exc:
-        module.fail_json(msg=str(exc))
+        problems.extend(exc.problems)
+    if problems:
+        module.fail_json(msg="; ".join(problems))
 
     if state == "rendered":
         missing = ["config[%d]" % e["index"] for e in entries if e["address"] is None]
@@ -235,52 +312,37 @@ def main():
                              "depends on the host's addresses (use gathered on the host first)" % ", ".join(missing))
         try:
             actions, dummy = _endpoints.plan([], entries, "overridden")
+            rendered = _endpoints.render_batch([a[1] for a in actions])
         except _endpoints.EndpointError as exc:
             module.fail_json(msg=str(exc))
-        module.exit_json(changed=False, rendered=_endpoints.render_batch([a[1] for a in actions]))
+        module.exit_json(changed=False, rendered=rendered)
 
     enter_netns(module)
     client = _netlink.mptcp_client(module)
-    before = client.endpoints()
-    shown_before = _shown(before)
     if state == "gathered":
-        module.exit_json(changed=False, before=shown_before, gathered=_endpoints.gathered(before))
+        before = client.endpoints()
+        module.exit_json(changed=False, before=_shown(before), gathered=_endpoints.gathered(before))
 
-    # interface indexes: for entries bound to a dev, and to restore the endpoints on failure
-    interfaces = _netlink.interfaces() if any(e["dev"] for e in entries) or before else {}
-    ifindexes = dict((name, iface["index"]) for name, iface in interfaces.items())
-    try:
-        expanded = _endpoints.expand(entries, interfaces, state)
-        actions, after = _endpoints.plan(before, expanded if entries else None, state)
-    except _endpoints.EndpointError as exc:
-        module.fail_json(msg=str(exc), before=shown_before)
-
-    result = dict(
-        changed=bool(actions),
-        before=shown_before,
-        commands=[_endpoints.render_action(a) for a in actions],
-    )
-    if actions and not module.check_mode:
-        failure = None
+    with ModuleLock(module, "mptcp.linux.mptcp_endpoints state=%s" % state):
+        before = client.endpoints()
+        interfaces = _netlink.interfaces() if entries or before else {}
         try:
-            _netlink.apply_actions(client, actions, ifindexes)
-        except _netlink.ApplyError as exc:
-            failure = "%s: the kernel refused it: %s" % (_endpoints.render_action(exc.action), exc.reason)
-        after = client.endpoints()
-        if failure is None:
-            problems = _endpoints.verify(after, [a[1] for a in actions if a[0] != "delete"])
-            failure = "; ".join(problems) or None
-        if failure is not None:
-            restored = _restore(client, before, ifindexes)
-            module.fail_json(
-                msg="%s. %s" % (failure, "The previous endpoints were restored." if restored
-                                else "Restoring the previous endpoints failed too; see before and after."),
-                before=shown_before, after=_shown(client.endpoints()), commands=result["commands"],
-            )
-    result["after"] = _shown(after)
-    if module._diff:
-        result["diff"] = dict(before=dict(endpoints=shown_before), after=dict(endpoints=result["after"]))
-    module.exit_json(**result)
+            expanded = _endpoints.expand(entries, interfaces, state)
+            actions, after = _endpoints.plan(before, expanded if entries else None, state)
+        except _endpoints.EndpointError as exc:
+            module.fail_json(msg=str(exc), before=_shown(before))
+
+        result = dict(
+            changed=bool(actions),
+            before=_shown(before),
+            commands=[_endpoints.render_action(a) for a in actions],
+        )
+        if actions and not module.check_mode:
+            after = _apply(module, client, actions, after, before, _ifindexes(interfaces, before))
+        result["after"] = _shown(after)
+        if module._diff:
+            result["diff"] = dict(before=dict(endpoints=result["before"]), after=dict(endpoints=result["after"]))
+        module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.mptcp.linux.plugins.module_utils import _endpoints as ep
-from ansible_collections.mptcp.linux.plugins.module_utils import _netlink
+from ansible_collections.mptcp.linux.plugins.module_utils import _netlink, _quote
 from ansible_collections.mptcp.linux.plugins.module_utils._endpoints import EndpointError
 
 
@@ -37,6 +37,8 @@ INTERFACES = {
     "eth1": {"index": 3, "addresses": [addr("198.51.100.10")]},
     "eth2": {"index": 4, "addresses": [addr("2001:db8:2::5", dadfailed=True), addr("203.0.113.7")]},
     "dummy0": {"index": 5, "addresses": []},
+    # the addresses most tests give explicitly, some with a port (which needs an address of this host)
+    "eth3": {"index": 7, "addresses": [addr("192.0.2.%d" % n) for n in range(1, 5)]},
     # 169.254/16 is link-local whatever scope it was given; fec0::/10 (site) is usable
     "ll0": {"index": 6, "addresses": [addr("fe80::6", scope=253), addr("169.254.1.1"), addr("fec0::6", scope=200)]},
 }
@@ -230,15 +232,16 @@ def test_expand_dev_only_entry_with_family(family, expected):
 
 
 def test_expand_keeps_entries_with_an_address():
-    entries = entries_for([{"address": "192.0.2.99", "dev": "eth1", "flags": ["signal"]}])
-    assert [(e["address"], e["dev"]) for e in entries] == [("192.0.2.99", "eth1")]
+    entries = entries_for([{"address": "198.51.100.10", "dev": "eth1", "flags": ["signal"]},
+                           {"address": "192.0.2.99", "flags": ["signal"]}])
+    assert [(e["address"], e["dev"]) for e in entries] == [("198.51.100.10", "eth1"), ("192.0.2.99", None)]
 
 
 def test_expand_missing_dev_is_an_error_naming_the_interfaces():
     with pytest.raises(EndpointError) as excinfo:
         entries_for([GOOD, {"dev": "eth9"}])
     assert problems_of(excinfo) == [
-        "config[1].dev: interface 'eth9' does not exist (interfaces here: dummy0, eth0, eth1, eth2, ll0, lo)"]
+        "config[1].dev: interface 'eth9' does not exist (interfaces here: dummy0, eth0, eth1, eth2, eth3, ll0, lo)"]
 
 
 def test_expand_missing_dev_even_with_an_address_is_an_error():
@@ -501,7 +504,7 @@ def test_backup_and_fullmesh_change_in_place(before, wanted, expected):
     {"flags": ["signal"]},                          # subflow -> signal
     {"flags": ["subflow", "laminar"]},              # laminar is not settable
     {"flags": ["subflow", "backup", "signal"]},     # backup and signal: not only settable bits
-    {"dev": "eth1", "flags": ["subflow"]},          # dev changes
+    {"dev": "eth3", "flags": ["subflow"]},          # dev changes
     {"id": 8, "flags": ["subflow"]},                # a given id differs
 ])
 def test_other_changes_are_delete_then_add(change):
@@ -666,15 +669,15 @@ def test_render_action_delete():
 
 
 def test_commands_for_a_plan():
-    current = [kep(1, "192.0.2.1", ["subflow"]), kep(2, "192.0.2.2", ["subflow"], dev="eth0")]
-    actions, dummy = run(current, [{"address": "192.0.2.2", "dev": "eth0", "flags": ["subflow", "backup"]},
-                                   {"address": "192.0.2.3", "dev": "eth1", "flags": ["subflow"]},
+    current = [kep(1, "192.0.2.1", ["subflow"]), kep(2, "192.0.2.2", ["subflow"], dev="eth3")]
+    actions, dummy = run(current, [{"address": "192.0.2.2", "dev": "eth3", "flags": ["subflow", "backup"]},
+                                   {"address": "192.0.2.3", "dev": "eth3", "flags": ["subflow"]},
                                    {"address": "192.0.2.4", "id": 9, "port": 443, "flags": ["signal"]}], "overridden")
     assert [ep.render_action(a) for a in actions] == [
         "ip mptcp endpoint delete id 1 192.0.2.1",
         "ip mptcp endpoint change id 2 backup nofullmesh",
         "ip mptcp endpoint add 192.0.2.4 port 443 id 9 signal",
-        "ip mptcp endpoint add 192.0.2.3 dev eth1 subflow",
+        "ip mptcp endpoint add 192.0.2.3 dev eth3 subflow",
     ]
 
 
@@ -727,3 +730,203 @@ def test_public_shape():
 
 def test_flags_agree_with_the_netlink_client():
     assert set(ep.FLAGS) == set(name for name, bit in _netlink.FLAG_BITS) - {"implicit"}
+
+
+# ---------------------------------------------------------------- addresses MPTCP cannot use
+
+
+@pytest.mark.parametrize("address, reason", [
+    ("::ffff:192.0.2.10", "an IPv4-mapped IPv6 address, which the kernel does not use as an IPv4 endpoint; "
+                          "write the IPv4 address 192.0.2.10"),
+    ("127.0.0.1", "a loopback address, which no peer can reach"),
+    ("127.3.2.1", "a loopback address"),
+    ("::1", "a loopback address"),
+    ("255.255.255.255", "the limited broadcast address"),
+    ("0.1.2.3", "in 0.0.0.0/8 (this host on this network)"),
+    ("240.0.0.1", "in a reserved range (240.0.0.0/4)"),
+    ("::2", "in a reserved range (reserved by the IETF)"),
+    ("fe80::10", "an IPv6 link-local address, which needs a scope: give the interface as dev"),
+])
+def test_addresses_mptcp_cannot_use_are_refused(address, reason):
+    with pytest.raises(EndpointError) as excinfo:
+        ep.validate([GOOD, {"address": address, "flags": ["signal"]}], "merged")
+    assert len(problems_of(excinfo)) == 1
+    assert problems_of(excinfo)[0].startswith("config[1].address: %r is %s" % (address, reason))
+
+
+@pytest.mark.parametrize("state", ["merged", "replaced", "overridden", "rendered"])
+def test_addresses_are_checked_for_every_state_that_makes_endpoints(state):
+    with pytest.raises(EndpointError, match=r"^config\[0\]\.address: '127\.0\.0\.1' is a loopback address"):
+        ep.validate([{"address": "127.0.0.1", "flags": ["signal"]}], state)
+
+
+def test_deleted_may_name_any_endpoint_the_kernel_holds():
+    """ip mptcp accepts such addresses; deleted must be able to remove them."""
+    entries = ep.validate([{"address": "127.0.0.1"}, {"address": "::ffff:192.0.2.10"}, {"address": "fe80::1"}], "deleted")
+    assert [e["address"] for e in entries] == ["127.0.0.1", "::ffff:c000:20a", "fe80::1"]
+
+
+def test_link_local_ipv6_with_the_dev_that_holds_it():
+    entries = entries_for([{"address": "fe80::10", "dev": "eth0", "flags": ["subflow"]}])
+    assert [(e["address"], e["dev"]) for e in entries] == [("fe80::10", "eth0")]
+
+
+def test_link_local_ipv4_needs_no_scope():
+    assert ep.validate([{"address": "169.254.1.1", "flags": ["subflow"]}], "merged")[0]["address"] == "169.254.1.1"
+
+
+def test_an_address_not_on_the_host_is_fine_without_a_port():
+    """An endpoint may wait for its address (DHCP, an interface that comes later)."""
+    assert [e["address"] for e in entries_for([{"address": "203.0.113.200", "flags": ["subflow"]}])] == ["203.0.113.200"]
+
+
+def test_a_dev_must_hold_the_address_given_with_it():
+    with pytest.raises(EndpointError) as excinfo:
+        entries_for([{"address": "192.0.2.10", "dev": "eth1", "flags": ["subflow"]},
+                     {"address": "192.0.2.99", "dev": "dummy0", "flags": ["subflow"]}])
+    assert problems_of(excinfo) == [
+        "config[0].dev: interface 'eth1' does not hold 192.0.2.10 (its addresses: 198.51.100.10); bind the "
+        "endpoint to the interface that has the address (eth0), or leave dev out",
+        "config[1].dev: interface 'dummy0' does not hold 192.0.2.99 (it has no address); bind the endpoint to "
+        "the interface that has the address, or leave dev out",
+    ]
+
+
+def test_a_port_needs_an_address_of_this_host():
+    with pytest.raises(EndpointError) as excinfo:
+        entries_for([{"address": "203.0.113.5", "port": 9000, "flags": ["signal"]}])
+    assert problems_of(excinfo) == [
+        "config[0].address: 203.0.113.5 is not an address of this host; an endpoint with a port needs one, "
+        "because the kernel listens on that address and port"]
+    # an address whose duplicate address detection failed cannot be listened on either
+    with pytest.raises(EndpointError, match=r"^config\[0\]\.address: 2001:db8:2::5 is not an address of this host"):
+        entries_for([{"address": "2001:db8:2::5", "port": 9000, "flags": ["signal"]}])
+
+
+def test_host_checks_do_not_apply_to_deleted():
+    entries = entries_for([{"address": "203.0.113.5", "port": 9000}, {"address": "192.0.2.10", "dev": "eth1"}], "deleted")
+    assert [e["address"] for e in entries] == ["203.0.113.5", "192.0.2.10"]
+
+
+def test_a_port_endpoint_takes_signal_without_subflow():
+    entries = ep.validate([GOOD, {"address": "192.0.2.2", "port": 8080, "flags": ["signal", "subflow"]}], "merged")
+    with pytest.raises(EndpointError) as excinfo:
+        ep.plan([], entries_for([GOOD, {"address": "192.0.2.2", "port": 8080, "flags": ["signal", "subflow"]}]), "merged")
+    assert problems_of(excinfo) == [
+        "config[1].port: an endpoint with a port takes signal without subflow "
+        "(the kernel listens on the port; it opens no subflow from it)"]
+    assert entries[1]["flags"] == ["signal", "subflow"]  # validate() alone cannot tell: merged may inherit flags
+
+
+def test_a_port_endpoint_may_be_a_backup():
+    actions, dummy = run([], [{"address": "192.0.2.2", "port": 8080, "flags": ["signal", "backup"]}])
+    assert verbs(actions) == [("add", "192.0.2.2")]
+
+
+# ---------------------------------------------------------------- names, full matches only
+
+
+@pytest.mark.parametrize("name", ["lan0\n", "lan0\r", "\nlan0", "lan 0", "lan0\t", ".", "..", u"\u00e9" * 8, "a" * 16])
+def test_interface_names_are_checked_whole(name):
+    assert not ep.valid_ifname(name)
+    with pytest.raises(EndpointError, match=r"^config\[0\]\.dev: .* is not a valid interface name"):
+        ep.validate([{"dev": name}], "merged")
+
+
+@pytest.mark.parametrize("name", ["lan0", "a" * 15, "br#1", "v'1", 'v"1', "..x", u"\u00e9" * 7])
+def test_interface_names_linux_accepts(name):
+    assert ep.valid_ifname(name)
+
+
+@pytest.mark.parametrize("state", ["rendered", "merged"])
+def test_a_trailing_newline_in_dev_is_refused_before_rendering(state):
+    with pytest.raises(EndpointError, match=r"^config\[0\]\.dev: 'lan0\\n' is not a valid interface name"):
+        ep.validate([{"address": "192.0.2.1", "dev": "lan0\n", "flags": ["signal"]}], state)
+
+
+def rendered(config):
+    entries = ep.validate(config, "rendered")
+    actions, dummy = ep.plan([], entries, "overridden")
+    return ep.render_batch([a[1] for a in actions])
+
+
+@pytest.mark.parametrize("dev, reason", [
+    ("br#1", "contains '#', which ip -batch reads as the start of a comment, even in quotes"),
+    ("'a\"b", "contains both quote characters and needs quoting, which ip -batch cannot express"),
+])
+def test_rendered_refuses_a_dev_that_ip_batch_cannot_hold(dev, reason):
+    with pytest.raises(EndpointError) as excinfo:
+        rendered([GOOD, {"address": "192.0.2.2", "dev": dev, "flags": ["subflow"]}])
+    assert problems_of(excinfo) == ["config[1].dev: %r cannot be written to an ip -batch file: %s" % (dev, reason)]
+
+
+@pytest.mark.parametrize("dev", ["v'1", 'v"1', "'lead", '"lead', "a'b\"c"])
+def test_rendered_quotes_a_dev_and_reads_back_the_same(dev):
+    text = rendered([{"address": "192.0.2.2", "dev": dev, "id": 3, "flags": ["subflow"]}])
+    assert _quote.ip_batch_split(text.rstrip("\n")) == ["mptcp", "endpoint", "add", "192.0.2.2", "dev", dev, "id", "3", "subflow"]
+
+
+# ---------------------------------------------------------------- after a failure: differences, undo, outcome
+
+
+def pub(id, address, flags=("subflow",), port=None, dev=None):
+    return ep.public(kep(id, address, flags, port=port, dev=dev))
+
+
+def test_differences_field_by_field():
+    expected = [pub(1, "192.0.2.1", ["signal"], dev="eth0"), pub(2, "192.0.2.2"), pub(3, "192.0.2.3", port=80),
+                pub(None, "192.0.2.4"), pub(5, "192.0.2.5", ["implicit"])]
+    actual = [pub(1, "192.0.2.1", ["signal"]), pub(7, "192.0.2.2", ["subflow", "backup"]), pub(9, "192.0.2.4"),
+              pub(8, "192.0.2.9", ["signal"], port=8080, dev="eth1")]
+    assert ep.differences(expected, actual) == [
+        "endpoint 192.0.2.1 has dev none instead of eth0",
+        "endpoint 192.0.2.2 has id 7 instead of 2, flags [backup, subflow] instead of [subflow]",
+        "endpoint 192.0.2.3 port 80 id 3 (subflow; no dev) is missing",
+        "endpoint 192.0.2.9 port 8080 id 8 (signal; dev eth1) is there and should not be",
+    ]
+    assert ep.differences(expected, expected) == []
+
+
+def test_undo_takes_back_only_what_was_done_newest_first():
+    before = [kep(1, "192.0.2.1", ["signal"], dev="if42"), kep(2, "192.0.2.2"), kep(3, "192.0.2.3", ["subflow", "backup"]),
+              kep(4, "192.0.2.4")]
+    done = [("delete", pub(1, "192.0.2.1", ["signal"], dev="if42")),
+            ("delete", pub(2, "192.0.2.2")),
+            ("set_flags", pub(3, "192.0.2.3")),
+            ("add", pub(None, "192.0.2.9")),
+            ("add", pub(2, "192.0.2.2", ["signal"]))]
+    current = [kep(2, "192.0.2.2", ["signal"]), kep(3, "192.0.2.3"), kep(4, "192.0.2.4"), kep(5, "192.0.2.9")]
+    assert [ep.render_action(a) for a in ep.undo(done, before, current)] == [
+        "ip mptcp endpoint delete id 2 192.0.2.2",
+        "ip mptcp endpoint delete id 5 192.0.2.9",
+        "ip mptcp endpoint change id 3 backup nofullmesh",
+        "ip mptcp endpoint add 192.0.2.2 id 2 subflow",
+        "ip mptcp endpoint add 192.0.2.1 dev if42 id 1 signal",  # the stale binding as it was
+    ]
+    assert ep.undo([], before, current) == []
+
+
+def test_undo_of_an_add_the_kernel_does_not_show_is_nothing():
+    assert ep.undo([("add", pub(None, "192.0.2.9"))], [], []) == []
+
+
+class Refused(object):
+    def __init__(self, action, reason):
+        self.action, self.reason = action, reason
+
+
+def test_failure_outcome_says_exactly_one_thing():
+    before = [kep(1, "192.0.2.1", ["signal"], dev="if42")]
+    assert ep.failure_outcome([], [], before, before) == (
+        "Nothing was changed: the kernel refused the first command; the endpoints read back as before.")
+    done = [("delete", pub(1, "192.0.2.1", ["signal"], dev="if42"))]
+    assert ep.failure_outcome(done, [], before, before) == (
+        "The previous endpoints were restored: the 1 accepted command(s) were undone and the endpoints read back as before.")
+    after = [kep(1, "192.0.2.1", ["signal"])]
+    refused = [Refused(("add", pub(1, "192.0.2.1", ["signal"], dev="if42")), "No such device")]
+    assert ep.failure_outcome(done, refused, before, after) == (
+        "The endpoints now differ from before after the attempt to undo the 1 accepted command(s): endpoint "
+        "192.0.2.1 has dev none instead of if42. The kernel refused to undo: ip mptcp endpoint add 192.0.2.1 "
+        "dev if42 id 1 signal (No such device).")
+    assert ep.failure_outcome([], [], before, []) == (
+        "The endpoints now differ from before: endpoint 192.0.2.1 id 1 (signal; dev if42) is missing.")

@@ -184,3 +184,43 @@ def test_describe_error_prefers_the_kernel_extended_ack():
     assert _netlink.describe_error(_netlink.NetlinkError(17)) == "File exists"
     assert _netlink.describe_error(_netlink.NetlinkError(17, "File exists")) == "File exists"
     assert _netlink.describe_error(RuntimeError("other")) == "other"
+
+
+def test_set_flags_names_the_endpoint_by_id_alone():
+    """Given an address, the kernel looks the endpoint up by address and port,
+    so a port endpoint would not be found; by id it always is (as
+    `ip mptcp endpoint change id N` does)."""
+    sent = []
+
+    class Capture(_netlink.MptcpClient):
+        def __init__(self):
+            pass
+
+        def _request(self, cmd, attrs, flags=None):
+            sent.append((cmd, attrs))
+
+    Capture().set_flags({"id": 5, "address": "192.0.2.10", "port": 8443, "flags": ["signal", "backup"]})
+    (cmd, attrs), = sent
+    assert cmd == _netlink.CMD_SET_FLAGS
+    addr = encode_decode(attrs)
+    assert addr.get_attr("MPTCP_PM_ADDR_ATTR_ID") == 5
+    assert addr.get_attr("MPTCP_PM_ADDR_ATTR_FLAGS") == 0x05
+    for absent in ("FAMILY", "ADDR4", "ADDR6", "PORT", "IF_IDX"):
+        assert addr.get_attr("MPTCP_PM_ADDR_ATTR_" + absent) is None
+
+
+def test_apply_actions_logs_what_it_sends_the_refused_one_included():
+    client = FakeClient(refuse=("add", "192.0.2.3"))
+    sent = []
+    with pytest.raises(_netlink.ApplyError):
+        _netlink.apply_actions(client, ACTIONS, {}, sent)
+    assert sent == ACTIONS[:3]
+
+
+def test_apply_each_goes_on_past_refusals():
+    client = FakeClient(refuse=("set_flags", "192.0.2.2"))
+    sent = []
+    refused = _netlink.apply_each(client, ACTIONS, {"eth1": 3}, sent)
+    assert sent == ACTIONS and len(client.calls) == 4
+    assert [(exc.action, exc.reason) for exc in refused] == [(ACTIONS[1], "File exists")]
+    assert client.calls[2][1]["ifindex"] == 3
