@@ -8,10 +8,15 @@ Every test runs once per Python interpreter that has pyroute2: the venv's
 
 from __future__ import absolute_import, division, print_function
 
+import contextlib
 import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
+import tempfile
+import time
 import uuid
 
 import pytest
@@ -95,6 +100,7 @@ class Netns(object):
 
     def __init__(self):
         self.name = "mptcp-it-%s" % uuid.uuid4().hex[:8]
+        self.aliases = []
         ip("netns", "add", self.name)
         self.ip("link", "set", "lo", "up")
         for n in (0, 1):
@@ -138,7 +144,22 @@ class Netns(object):
     def state(self):
         return {"endpoints": self.endpoints(), "limits": self.limits(), "sysctl": self.sysctl()}
 
+    def alias(self):
+        """A second name for this namespace, as `ip netns attach` makes one:
+        /run/netns/NAME-b, a bind mount of /run/netns/NAME."""
+        name = "%s-b%d" % (self.name, len(self.aliases))
+        path = os.path.join("/run/netns", name)
+        open(path, "w").close()
+        self.aliases.append(name)
+        subprocess.run(["mount", "--bind", os.path.join("/run/netns", self.name), path], check=True)
+        return name
+
+    def inode(self):
+        return os.stat(os.path.join("/run/netns", self.name)).st_ino
+
     def delete(self):
+        for name in self.aliases:
+            ip("netns", "delete", name, check=False)  # unmounts and removes the name only
         ip("netns", "delete", self.name, check=False)
 
 
@@ -211,6 +232,80 @@ class Runner(object):
         except ValueError:
             raise AssertionError("ansible-playbook output is not JSON:\n%s\n%s" % (proc.stdout, proc.stderr))
         return report["plays"][0]["tasks"], proc.stderr
+
+
+@pytest.fixture(scope="session")
+def module_path():
+    """A directory that lets both interpreters run the collection's modules
+    as plain processes (``python -m ansible_collections.mptcp.linux.plugins.
+    modules.NAME ARGS_FILE``, what AnsiballZ does minus the zip): ``ansible``
+    is the venv's ansible-core and ``ansible_collections/mptcp/linux`` this
+    tree. Outside pytest's private tmp, so that an unprivileged user can run
+    a module too."""
+    path = tempfile.mkdtemp(prefix="mptcp-it-modules-")
+    os.chmod(path, 0o755)
+    import ansible
+    os.symlink(os.path.dirname(ansible.__file__), os.path.join(path, "ansible"))
+    os.makedirs(os.path.join(path, "ansible_collections", "mptcp"))
+    os.symlink(REPO, os.path.join(path, "ansible_collections", "mptcp", "linux"))
+    yield path
+    shutil.rmtree(path)
+
+
+def start_module(python, module_path, module, args, prefix=()):
+    """Start mptcp.linux.MODULE with ARGS as its own process (PREFIX runs it,
+    e.g. inside a namespace or as another user); module_result() waits for it."""
+    args_file = os.path.join(module_path, "args-%s.json" % uuid.uuid4().hex)
+    with open(args_file, "w") as handle:
+        json.dump({"ANSIBLE_MODULE_ARGS": args}, handle)
+    os.chmod(args_file, 0o644)
+    return subprocess.Popen(list(prefix) + [python, "-m", "ansible_collections.mptcp.linux.plugins.modules." + module, args_file],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ, PYTHONPATH=module_path))
+
+
+def module_result(proc, timeout=120):
+    out, err = proc.communicate(timeout=timeout)
+    try:
+        return json.loads(out)
+    except ValueError:
+        raise AssertionError("the module printed no JSON (exit %s):\n%s\n%s" % (proc.returncode, out, err))
+
+
+def run_module(python, module_path, module, args, prefix=()):
+    return module_result(start_module(python, module_path, module, args, prefix))
+
+
+AS_NOBODY = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
+
+
+def flock_holders(inode):
+    """Pids holding an flock on INODE, read from /proc/locks."""
+    pids = []
+    with open("/proc/locks") as handle:
+        for line in handle:
+            words = line.split()
+            if len(words) > 5 and words[1] == "FLOCK" and words[5].endswith(":%d" % inode):
+                pids.append(int(words[4]))
+    return pids
+
+
+@contextlib.contextmanager
+def lock_held(netns, name=None):
+    """Hold the MPTCP lock of NETNS from a shell, through NAME (default its
+    own name), as `flock /proc/self/ns/net sleep 30`; yields the holder's pid."""
+    holder = subprocess.Popen(["ip", "netns", "exec", name or netns.name, "flock", "/proc/self/ns/net", "sleep", "30"],
+                              start_new_session=True)
+    try:
+        for dummy in range(200):
+            if holder.pid in flock_holders(netns.inode()):
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("flock did not take the lock")
+        yield holder.pid
+    finally:
+        os.killpg(holder.pid, signal.SIGTERM)
+        holder.wait()
 
 
 def files_under(directory):

@@ -60,6 +60,20 @@ def test_flag_change_in_place_uses_set_flags(runner, netns):
     assert results[1]["commands"] == ["ip mptcp endpoint change id 5 backup nofullmesh"]
 
 
+@pytest.mark.parametrize("flags, command", [
+    (["signal", "backup"], "ip mptcp endpoint change id 5 backup nofullmesh"),
+    (["signal"], "ip mptcp endpoint change id 5 nobackup nofullmesh"),
+], ids=["set-backup", "clear-backup"])
+def test_backup_changes_in_place_on_a_port_endpoint(runner, netns, flags, command):
+    """SET_FLAGS names the endpoint by id: by address alone the kernel would
+    not find an endpoint that has a port."""
+    start = ["signal"] if "backup" in flags else ["signal", "backup"]
+    netns.ip("mptcp", "endpoint", "add", "192.0.2.10", "port", "8443", "id", "5", *start)
+    results = converge(runner, netns, {"config": [{"address": "192.0.2.10", "port": 8443, "flags": flags}]},
+                       [ep("192.0.2.10", 5, flags, port=8443)])
+    assert results[1]["commands"] == [command]
+
+
 def test_signal_to_subflow_is_delete_then_add(runner, netns):
     netns.ip("mptcp", "endpoint", "add", "192.0.2.10", "id", "5", "signal")
     results = converge(runner, netns, {"state": "replaced", "config": [{"address": "192.0.2.10", "flags": ["subflow"]}]},

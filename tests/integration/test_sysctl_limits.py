@@ -21,7 +21,8 @@ def test_sysctl_every_knob(runner, netns):
     assert after["allow_join_initial_addr_port"] == "0" and after["stale_loss_cnt"] == "6"
     assert after["close_timeout"] == "20" and after["blackhole_timeout"] == "0"
     assert after["syn_retrans_before_tcp_fallback"] == "3"
-    assert "net.mptcp.path_manager=userspace" in results[1]["changes"]
+    assert "sysctl -w net.mptcp.path_manager=userspace" in results[1]["commands"]
+    assert "net.mptcp.path_manager=userspace" in results[1]["changes"]  # the deprecated alias
 
 
 def test_sysctl_persist_writes_one_file_atomically_once(runner, netns, tmp_path):
