@@ -77,6 +77,7 @@ def IPRoute(*args, **kwargs):  # noqa: N802 (stands for pyroute2's class)
     from pyroute2.iproute.linux import IPRoute as iproute_class
     return iproute_class(*args, **kwargs)
 
+
 GENL_NAME = "mptcp_pm"
 CMD_ADD_ADDR = 1
 CMD_DEL_ADDR = 2
