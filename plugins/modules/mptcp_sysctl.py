@@ -176,7 +176,7 @@ commands:
 changes:
   description:
     - Deprecated, use RV(commands). The same writes as RV(commands), without the
-      C(sysctl -w) prefix. Will be removed in mptcp.linux 0.2.0.
+      C(sysctl -w) prefix. Will be removed in mptcp.linux 2.0.0.
   returned: always
   type: list
   elements: str
