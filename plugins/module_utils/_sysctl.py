@@ -323,3 +323,29 @@ def leftovers(path):
         finally:
             os.close(fd)
     return found
+
+
+# ---------------------------------------------------------------- net.ipv4.conf
+# Per-interface IPv4 settings (rp_filter), read and written like the knobs
+# above, through /proc/sys of the current network namespace.
+
+IPV4_CONF_DIR = "/proc/sys/net/ipv4/conf"
+
+
+def ipv4_conf_path(interface, name):
+    return os.path.join(IPV4_CONF_DIR, interface, name)
+
+
+def read_ipv4_conf(interface, name):
+    """The integer value of net.ipv4.conf.INTERFACE.NAME, or None when this
+    namespace has no such interface (or no IPv4 on it)."""
+    try:
+        with open(ipv4_conf_path(interface, name)) as handle:
+            return int(handle.read().strip())
+    except (IOError, OSError, ValueError):
+        return None
+
+
+def write_ipv4_conf(interface, name, value):
+    with open(ipv4_conf_path(interface, name), "w") as handle:
+        handle.write("%s\n" % value)
