@@ -296,7 +296,8 @@ def _desired_routing(routing, state, problems):
 
 
 def _rule_key(rule):
-    return (rule["family"], rule["src"] or "", rule["src_len"] or 0, rule["table"], tuple(sorted(rule["selectors"].items())))
+    return (rule["family"], rule["table"], rule["src"] or "", rule["src_len"] or 0,
+            tuple(sorted(rule["selectors"].items())))
 
 
 def _route_key(route):

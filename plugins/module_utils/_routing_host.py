@@ -230,8 +230,8 @@ class Host(object):
         restored_tables = set()
         undo = list(self.done)
         # a table whose flush failed half-way is put back too
-        undo += [("table_flush", {"family": k[0], "table": k[1]}) for k in self.touched
-                 if ("table_flush", k) not in [(a[0], (a[1]["family"], a[1]["table"])) for a in self.done]]
+        flushed = [(a[1]["family"], a[1]["table"]) for a in self.done if a[0] == "table_flush"]
+        undo += [("table_flush", {"family": k[0], "table": k[1]}) for k in self.touched if k not in flushed]
         for verb, item in reversed(undo):
             try:
                 if verb == "sysctl":

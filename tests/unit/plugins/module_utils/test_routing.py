@@ -266,8 +266,8 @@ def test_obsolete_rules_and_tables_go_in_a_safe_order():
         "ip -4 route add default via 192.0.2.1 dev eth1 table 101",
         "ip -4 route add 192.0.2.0/24 dev eth1 src 192.0.2.10 table 104",
         "ip -4 route add default via 192.0.2.1 dev eth1 table 104",
-        "ip -4 rule del from 192.0.2.10 iif eth1 table 103 priority 1000",
         "ip -4 rule del from 198.51.100.11 table 102 priority 1000",
+        "ip -4 rule del from 192.0.2.10 iif eth1 table 103 priority 1000",
         "ip -4 rule add from 192.0.2.10 table 104 priority 1000",
         "ip -4 route flush table 102",
         "ip -4 route flush table 103",
@@ -276,8 +276,8 @@ def test_obsolete_rules_and_tables_go_in_a_safe_order():
     # the range are not the module's.
     assert found["before"]["rules"] == [
         {"family": "ipv4", "priority": 1000, "src": "192.0.2.10", "table": 101},
-        {"family": "ipv4", "priority": 1000, "src": "192.0.2.10", "table": 103, "selectors": {"iifname": "eth1"}},
-        {"family": "ipv4", "priority": 1000, "src": "198.51.100.11", "table": 102}]
+        {"family": "ipv4", "priority": 1000, "src": "198.51.100.11", "table": 102},
+        {"family": "ipv4", "priority": 1000, "src": "192.0.2.10", "table": 103, "selectors": {"iifname": "eth1"}}]
     written = simulate(current, found["actions"])
     assert rule(None, 254) in written["rules"] and rule("192.0.2.10", 400) in written["rules"]
     assert _routing.view(req, written) == found["after"]

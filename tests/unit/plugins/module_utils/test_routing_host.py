@@ -125,7 +125,11 @@ def host(monkeypatch, tmp_path):
 
 
 def kernel(fake):
-    return copy.deepcopy((fake.rules, fake.routes, fake.rp_filter()))
+    """The fake kernel's state, routes as the dump shows them."""
+    routes = sorted((r["family"], r["table"], r["dst_len"], r.get("dst") if r["dst_len"] else None, r.get("gateway"),
+                     r.get("oif"), r.get("prefsrc"), r.get("proto", 3), r.get("scope", 0), r.get("type", 1))
+                    for r in fake.routes)
+    return copy.deepcopy((fake.rules, routes, fake.rp_filter()))
 
 
 REQUEST = {"rp_filter_interfaces": ["eth1", "eth2"], "policy_routing": {
@@ -174,6 +178,9 @@ def test_first_refusal_changes_nothing(host):
 
 
 def test_refusal_part_way_is_put_back(host):
+    """After rp_filter was written and a stale table rewritten."""
+    host.routes.append({"family": socket.AF_INET, "table": 101, "dst": "0.0.0.0", "dst_len": 0,
+                        "gateway": "192.0.2.254", "oif": 2, "proto": 4})
     before = kernel(host)
     host.refuse = lambda cmd, kind, kwargs: 100 if cmd == "add" and kwargs.get("oif") == 3 else None
     with pytest.raises(_routing_host.Failure) as info:
@@ -184,6 +191,26 @@ def test_refusal_part_way_is_put_back(host):
                                    "before the run.")
     assert info.value.details["restored"] is True
     assert info.value.details["after"] == info.value.details["before"]
+    assert kernel(host) == before
+
+
+def test_flush_that_stops_half_way_is_put_back(host):
+    host.routes += [{"family": socket.AF_INET, "table": 101, "dst": "10.%d.0.0" % n, "dst_len": 16, "oif": 2}
+                    for n in (1, 2)]
+    before = kernel(host)
+    refused = []
+
+    def refuse_once(cmd, kind, kwargs):
+        if cmd == "del" and kwargs.get("dst") == "10.2.0.0" and not refused:
+            refused.append(kwargs)
+            return 16
+        return None
+    host.refuse = refuse_once
+    with pytest.raises(_routing_host.Failure) as info:
+        converge()
+    assert info.value.msg.startswith("ip -4 route flush table 101: the kernel refused it: ")
+    assert info.value.msg.endswith("What this run changed was put back; the state read back is the state "
+                                   "before the run.")
     assert kernel(host) == before
 
 
