@@ -66,9 +66,13 @@ class Host(object):
         self.tmp_path = tmp_path
         self.wrapper = netns.interpreter(tmp_path, python)
 
-    def apply(self, role_vars, check=False):
+    def apply(self, role_vars, check=False, play_check_mode=False):
+        """Apply the role; CHECK runs ansible-playbook --check,
+        PLAY_CHECK_MODE sets the play's check_mode keyword instead."""
         play = [{"hosts": "all", "gather_facts": False,
                  "roles": [{"role": "mptcp.linux.mptcp", "vars": role_vars}]}]
+        if play_check_mode:
+            play[0]["check_mode"] = True
         path = self.tmp_path / "play.yml"
         path.write_text(yaml.safe_dump(play))
         tasks, dummy = self.runner.run_playbook(path, self.wrapper, ["--diff", "--check"] if check else ["--diff"])
@@ -230,6 +234,49 @@ def test_rp_filter_and_policy_routing(host):
     third = host.apply(dict(role_vars, mptcp_endpoint_interfaces=["lan0"]))
     assert not third.failed, third.failure()
     assert [r["src"] for r in host.rules(4) if r["priority"] == 1000] == ["192.0.2.10"]
+
+
+def routing_state(host):
+    """rp_filter, every rule, the tables 101..355 and the endpoints, as the kernel shows them."""
+    ns = host.netns
+    tables = []
+    for family in (4, 6):
+        out = ns.ip("-j", "-%d" % family, "route", "show", "table", "all")
+        tables.append([r for r in json.loads(out or "[]")
+                       if str(r.get("table", "")).isdigit() and 101 <= int(r["table"]) <= 355])
+    return {"rp_filter": [host.proc("/proc/sys/net/ipv4/conf/%s/rp_filter" % n) for n in ("all", "lan0", "lan1")],
+            "rules": [host.rules(4), host.rules(6)], "tables": tables, "endpoints": ns.endpoints()}
+
+
+@pytest.mark.parametrize("how", ["--check", "check_mode keyword"])
+def test_dry_run_with_routing_changes_nothing(host, how):
+    """A dry run of the role with rp_filter loosening and policy routing on
+    two interfaces completes, predicts the changes, and changes nothing:
+    the endpoint the dry run would add has no id yet, so its routing is
+    reported pending instead of failing."""
+    ns = host.netns
+    subprocess.run(["ip", "netns", "exec", ns.name, "sysctl", "-qw", "net.ipv4.conf.all.rp_filter=1",
+                    "net.ipv4.conf.lan0.rp_filter=1", "net.ipv4.conf.lan1.rp_filter=0"], check=True)
+    ns.ip("route", "add", "default", "via", "192.0.2.1")
+    role_vars = dict(OFFLINE, mptcp_endpoint_interfaces=["lan1"], mptcp_endpoint_family="ipv4",
+                     mptcp_endpoints=[{"address": "192.0.2.10", "id": 5, "dev": "lan0", "flags": ["subflow"]}],
+                     mptcp_rp_filter_loosen=True, mptcp_policy_routing=True)
+    before = routing_state(host)
+
+    run = host.apply(role_vars, check=how == "--check", play_check_mode=how != "--check")
+    assert not run.failed, run.failure()
+    routing = run.result("Loosen a strict rp_filter and route each endpoint address out of its own interface")
+    assert routing["changed"] is True
+    assert routing["pending"] == [{"address": "198.51.100.11", "reason": "would be routed once the kernel assigns its id"}]
+    assert routing["commands"] == [
+        "sysctl -w net.ipv4.conf.lan0.rp_filter=2",
+        "sysctl -w net.ipv4.conf.lan1.rp_filter=2",
+        "ip -4 route add 192.0.2.0/24 dev lan0 src 192.0.2.10 table 105",
+        "ip -4 route add default via 192.0.2.1 dev lan0 table 105",
+        "ip -4 rule add from 192.0.2.10 table 105 priority 1000",
+    ]
+    assert routing["diff"]["after"]["rp_filter"] == {"all": 1, "lan0": 2, "lan1": 2}
+    assert routing_state(host) == before, "the dry run changed the kernel state"
 
 
 def test_restore_files_replay_the_state(host, tmp_path):
