@@ -397,8 +397,7 @@ def view(request, state):
     read-back compare (the same shape plan() returns)."""
     result = {}
     if request["rp_filter"] is not None:
-        names = [n for n in request["rp_filter"]]
-        result["rp_filter"] = dict((n, state["rp_filter"].get(n)) for n in ["all"] + names)
+        result["rp_filter"] = dict((n, state["rp_filter"].get(n)) for n in ["all"] + list(request["rp_filter"]))
     if request["routing"] is not None:
         routing = request["routing"]
         ours = our_tables(routing["table_base"])

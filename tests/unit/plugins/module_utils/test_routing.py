@@ -30,14 +30,17 @@ INTERFACES = {
 }
 
 
+DEFAULTS = {4: [{"dev": "eth1", "gateway": "192.0.2.1", "metric": 0, "onlink": False}],
+            6: [{"dev": "eth2", "gateway": "fe80::1", "metric": 1024, "onlink": False}]}
+
+
 def state(rules=(), tables=None, defaults=None, rp_filter=None, interfaces=None):
     return {
         "rp_filter": rp_filter or {},
         "interfaces": copy.deepcopy(INTERFACES if interfaces is None else interfaces),
         "rules": [dict(r) for r in rules],
         "tables": copy.deepcopy(tables or {}),
-        "defaults": copy.deepcopy(defaults or {4: [{"dev": "eth1", "gateway": "192.0.2.1", "metric": 0, "onlink": False}],
-                                              6: [{"dev": "eth2", "gateway": "fe80::1", "metric": 1024, "onlink": False}]}),
+        "defaults": copy.deepcopy(defaults or DEFAULTS),
     }
 
 
