@@ -115,6 +115,8 @@ def validate(params, check_mode=False):
     if names is not None:
         for index, name in enumerate(names):
             problem = interface_name_problem(name)
+            if name in ("all", "default"):
+                problem = "%r is not an interface: net.ipv4.conf.%s is read, never written" % (name, name)
             if problem:
                 problems.append("rp_filter_interfaces[%d]: %s" % (index, problem))
         request["rp_filter"] = sorted(set(n for n in names if isinstance(n, str)))

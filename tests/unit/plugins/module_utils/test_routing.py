@@ -130,7 +130,7 @@ def test_rp_filter_command_of_a_vlan_name_uses_slashes():
 def test_validate_names_every_problem():
     with pytest.raises(RoutingError) as info:
         _routing.validate({
-            "rp_filter_interfaces": ["eth1", "a/b", "", "x" * 16],
+            "rp_filter_interfaces": ["eth1", "a/b", "", "x" * 16, "all"],
             "policy_routing": {"state": "present", "table_base": 100, "priority": 32766, "endpoints": [
                 {"address": "300.1.1.1", "id": 1},
                 {"address": "192.0.2.10", "id": 0},
@@ -146,6 +146,7 @@ def test_validate_names_every_problem():
         "rp_filter_interfaces[1]: 'a/b' is not a Linux interface name",
         "rp_filter_interfaces[2]: '' is not an interface name",
         "rp_filter_interfaces[3]: 'xxxxxxxxxxxxxxxx' is not a Linux interface name",
+        "rp_filter_interfaces[4]: 'all' is not an interface: net.ipv4.conf.all is read, never written",
         "policy_routing.priority: 32766 is out of range 1..32765",
         "policy_routing.endpoints[0].address: '300.1.1.1' is not an IPv4 or IPv6 address",
         "policy_routing.endpoints[1].id: 0 is out of range 1..255",
