@@ -37,6 +37,7 @@ author:
   - mptcp.linux maintainers (@mptcp-linux)
 extends_documentation_fragment:
   - mptcp.linux.netns
+  - mptcp.linux.lock
   - mptcp.linux.netns.attributes
 requirements:
   - pyroute2 (0.7 or later) on the managed host, for O(policy_routing)
@@ -105,13 +106,6 @@ options:
           - Priority of the rules, 1 to 32765, before the main table's rule (32766).
         type: int
         default: 1000
-  lock_timeout:
-    description:
-      - How many seconds to wait for the network namespace's MPTCP lock, which every change of
-        MPTCP state takes. On timeout, the error names the holder and nothing is changed.
-      - Check mode writes nothing and takes no lock.
-    type: int
-    default: 60
 notes:
   - Changing O(policy_routing.table_base) or O(policy_routing.priority) leaves the rules and tables of
     the old values. Remove them first with O(policy_routing.state=absent) and the old values.
@@ -244,7 +238,7 @@ restored:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mptcp.linux.plugins.module_utils import _netlink, _routing, _routing_host
-from ansible_collections.mptcp.linux.plugins.module_utils._common import NETNS_ARGUMENT, enter_netns
+from ansible_collections.mptcp.linux.plugins.module_utils._common import NETNS_ARGUMENT, enter_netns, lock_timeout_problem
 from ansible_collections.mptcp.linux.plugins.module_utils._lock import LOCK_ARGUMENT, ModuleLock
 
 ENDPOINT_OPTIONS = dict(
@@ -270,6 +264,9 @@ def main():
     argument_spec.update(LOCK_ARGUMENT)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            required_one_of=[("rp_filter_interfaces", "policy_routing")])
+    problem = lock_timeout_problem(module)
+    if problem:
+        module.fail_json(msg="%s. Nothing was changed." % problem)
     try:
         request = _routing.validate(module.params, module.check_mode)
     except _routing.RoutingError as exc:
