@@ -56,6 +56,16 @@ print(data.split(b"\r\n\r\n", 1)[-1].decode())
 """
 
 
+STATUS_CLIENT = r"""
+import http.client, sys
+conn = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=5)
+conn.request("GET", sys.argv[2], headers={"Host": "web.example"})
+response = conn.getresponse()
+print(response.status)
+print(response.read().decode())
+"""
+
+
 class Nginx(object):
     """nginx under `mptcpize run` in the namespace NETNS, with its own prefix."""
 
@@ -66,6 +76,7 @@ class Nginx(object):
         self.conf_dir = root / "conf.d"
         self.stream_dir = root / "streams.d"
         self.www = root / "www"
+        self.journal = root.parent / "journal"
         for path in (self.conf_dir, self.www):
             path.mkdir(parents=True)
         (self.www / "index.html").write_text("old page\n")
@@ -92,6 +103,17 @@ class Nginx(object):
         out = self.exec(sys.executable, "-c", CLIENT, str(port))
         negotiated, body = out.split("\n", 1)
         return negotiated == "1", body.strip()
+
+    def status(self, port, path="/"):
+        """(status code, body) of a GET over TCP (any listener)."""
+        out = self.exec(sys.executable, "-c", STATUS_CLIENT, str(port), path)
+        code, body = out.split("\n", 1)
+        return int(code), body.strip()
+
+    def nginx_t(self):
+        """The oracle for the files: nginx -t on the live configuration."""
+        proc = subprocess.run(["nginx", "-t", "-c", str(self.conf)], capture_output=True, text=True, check=False)
+        return proc.returncode, proc.stderr
 
     def wait_ports(self, predicate):
         for attempt in range(50):
@@ -136,18 +158,24 @@ def nginx(tmp_path, netns):
     server.stop()
 
 
+def role_base(nginx):
+    """No packages to install; NGINX's own files, reloaded by signal."""
+    return {"mptcp_nginx_packages": [], "mptcp_nginx_stream_packages": [], "__mptcp_nginx_control": "signal",
+            "__mptcp_nginx_main_conf": str(nginx.conf), "mptcp_nginx_conf_dir": str(nginx.conf_dir),
+            "mptcp_nginx_stream_dir": str(nginx.stream_dir), "__mptcp_nginx_journal_dir": str(nginx.journal)}
+
+
 class RolePlay(Runner):
     """Runs the role once per case in one playbook (each case rescued, so
     that a failure is recorded and the next case still runs) and returns
     each case's outcome: {failed, msg, changed}. A case is the role's
     variables, applied to NGINX (its files, its namespace). check=True runs
-    the playbook with --check (what sets ansible_check_mode)."""
+    the playbook with --check (what sets ansible_check_mode);
+    play_check_mode=True sets check_mode on the play instead (which
+    ansible_check_mode does not see)."""
 
-    def run(self, cases, nginx, check=False):
-        # No packages to install; NGINX's own files, reloaded by signal.
-        base = {"mptcp_nginx_packages": [], "mptcp_nginx_stream_packages": [], "__mptcp_nginx_control": "signal",
-                "__mptcp_nginx_main_conf": str(nginx.conf), "mptcp_nginx_conf_dir": str(nginx.conf_dir),
-                "mptcp_nginx_stream_dir": str(nginx.stream_dir)}
+    def run(self, cases, nginx, check=False, play_check_mode=False):
+        base = role_base(nginx)
         tasks = []
         for index, role_vars in enumerate(cases):
             tasks.append({"name": "case %d" % index, "block": [
@@ -161,6 +189,8 @@ class RolePlay(Runner):
         tasks.append({"name": "report", "ansible.builtin.debug": {
             "msg": "{{ [%s] }}" % ", ".join("outcome%d" % i for i in range(len(cases)))}})
         play = {"hosts": "all", "gather_facts": False, "tasks": tasks}
+        if play_check_mode:
+            play["check_mode"] = True
         path = self.tmp_path / ("play-%s.yml" % uuid.uuid4().hex[:6])
         path.write_text(yaml.safe_dump([play], sort_keys=False))
         wrap = nginx.netns.interpreter(self.tmp_path, sys.executable)
@@ -257,7 +287,7 @@ server {
     index index.html;
 
     location = /health {
-        return 200 "ok";
+        return 200 ok;
     }
 }
 """
@@ -284,16 +314,19 @@ def test_serves_over_mptcp_is_idempotent_and_restores_a_refused_change(role, ngi
     assert role.run([wanted], nginx=nginx, check=True) == [{"failed": False, "changed": False}]
 
     # A refused change: a broken directive in the existing block and a new
-    # block on another port. Both files go back as they were, nginx (the same
-    # master) keeps serving the old configuration, and the error is nginx's.
+    # block on another port. No file changes (both were only staged), nginx
+    # (the same master) keeps serving the old configuration, the error is
+    # nginx's and names the real file, and no journal is left.
     broken = {"mptcp_nginx_servers": [
         dict(wanted["mptcp_nginx_servers"][0], directives=["index index.html", "bogus_directive on"]),
         {"name": "added", "listen": [{"port": 18090}], "return": '200 "new"'}]}
     outcome = role.run([broken], nginx=nginx)[0]
     assert outcome["failed"] is True
     assert 'unknown directive "bogus_directive"' in outcome["msg"], outcome["msg"]
-    assert "put back" in outcome["msg"]
-    assert nginx.files() == written, "the refused change was not undone exactly (or left backups behind)"
+    assert "in %s:" % (nginx.conf_dir / "mptcp-web.conf") in outcome["msg"], outcome["msg"]
+    assert "no live file was changed" in outcome["msg"]
+    assert nginx.files() == written, "the refused change touched a file (or left a staging file behind)"
+    assert not nginx.journal.exists() or os.listdir(str(nginx.journal)) == []
     assert nginx.mptcp_ports() == [18080, 18081]
     assert nginx.get(18080) == (True, "old page")
     assert int((nginx.root / "nginx.pid").read_text()) == nginx.pid
@@ -328,3 +361,231 @@ def test_stream_block_proxies_over_mptcp(role, nginx):
     assert nginx.mptcp_ports() == [18080, 18443]
     assert nginx.get(18443) == (True, "old page")
     assert role.run([wanted], nginx=nginx)[0] == {"failed": False, "changed": False}
+
+
+def test_a_smuggled_directive_is_refused_naming_the_field_and_a_quoted_one_is_harmless(role, nginx):
+    """`#` in a directive would comment out the rest of its line, and the
+    `;` the role adds with it: "deny all" would become part of "index" and
+    the location would answer 200. Refused before anything is written; the
+    same words quoted are rendered as one argument, and "deny all" stays a
+    directive of its own: a real request gets 403."""
+    before = nginx.files()
+    health = {"path": "= /health", "return": '200 "ok"'}
+    smuggled = {"mptcp_nginx_servers": [web(root=str(nginx.www), locations=[
+        health, {"path": "/", "directives": ["index index.html #", "deny all"]}])]}
+    quoted = {"mptcp_nginx_servers": [web(root=str(nginx.www), locations=[
+        health, {"path": "/", "directives": ['index "index.html #"', "deny all"]}])]}
+    refused, accepted = role.run([smuggled, quoted], nginx=nginx)
+    assert refused["failed"] is True and refused["changed"] is False
+    assert "mptcp_nginx_servers[0].locations[1].directives[0]" in refused["msg"], refused["msg"]
+    assert "comment" in refused["msg"]
+    assert accepted == {"failed": False, "changed": True}
+    assert '        index "index.html #";\n        deny all;\n' in nginx.files()["conf.d/mptcp-web.conf"]
+    assert before["nginx.conf"] == nginx.files()["nginx.conf"]
+    assert nginx.status(18080)[0] == 403
+    assert nginx.status(18080, "/health") == (200, "ok")
+
+
+@pytest.mark.skipif(not os.path.exists(STREAM_MODULE), reason="needs libnginx-mod-stream")
+def test_check_mode_on_the_play_writes_nothing_and_predicts_the_change(role, nginx):
+    """check_mode: true on the play (not --check): ansible_check_mode is
+    false there, so only mptcp.linux.check_mode tells the role not to wait
+    for listeners that a dry run never creates."""
+    wanted = {"mptcp_nginx_servers": [web(root=str(nginx.www))],
+              "mptcp_nginx_streams": [{"name": "relay", "listen": [{"port": 18443}], "proxy_pass": "127.0.0.1:18080"}]}
+    before = nginx.files()
+    assert role.run([wanted], nginx=nginx, play_check_mode=True) == [{"failed": False, "changed": True}]
+    assert nginx.files() == before
+    assert not nginx.journal.exists()
+    assert nginx.mptcp_ports() == [] and int((nginx.root / "nginx.pid").read_text()) == nginx.pid
+    assert role.run([wanted], nginx=nginx) == [{"failed": False, "changed": True}]
+    assert role.run([wanted], nginx=nginx, play_check_mode=True) == [{"failed": False, "changed": False}]
+
+
+# ------------------------------------------------------------ interrupted runs
+
+# A client in the namespace that GETs / on a port every 20 ms over MPTCP
+# until it is terminated, one line per request: "ok <status> <body>" or
+# "fail <error>".
+POLLER = r"""
+import signal, socket, sys, time
+stop = []
+signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
+port = int(sys.argv[1])
+while not stop:
+    try:
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 262)
+        s.settimeout(5)
+        s.connect(("127.0.0.1", port))
+        s.sendall(b"GET / HTTP/1.0\r\nHost: web.example\r\n\r\n")
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        s.close()
+        head, body = data.split(b"\r\n\r\n", 1)
+        line = "ok %s %s" % (head.split()[1].decode(), body.decode().strip())
+    except Exception as err:
+        line = "fail %r" % (err,)
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+    time.sleep(0.02)
+"""
+
+
+class Poller(object):
+    def __init__(self, nginx, port):
+        self.proc = subprocess.Popen(["ip", "netns", "exec", nginx.netns.name, sys.executable, "-c", POLLER, str(port)],
+                                     stdout=subprocess.PIPE, text=True)
+
+    def stop(self):
+        self.proc.terminate()
+        out, dummy = self.proc.communicate(timeout=30)
+        return out.splitlines()
+
+
+def descendants(pid):
+    children = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open("/proc/%s/stat" % entry) as handle:
+                    ppid = int(handle.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def kill_tree(pid):
+    """SIGKILL ansible-playbook and everything below it (its workers call
+    setsid, so a process group is not enough): freeze, collect, kill."""
+    frozen = set()
+    for dummy in range(3):
+        for target in [pid] + descendants(pid):
+            if target not in frozen:
+                try:
+                    os.kill(target, signal.SIGSTOP)
+                except OSError:
+                    pass
+                frozen.add(target)
+    for target in frozen:
+        try:
+            os.kill(target, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+class Interrupted(Runner):
+    """Applies the role to NGINX in a playbook of its own, optionally killed:
+    with the module's test hook (kill_at="hook:<step>", SIGKILL of the
+    module process at that step) or when ansible-playbook announces a task
+    or handler whose name contains the text (kill_at="task:<text>", SIGKILL
+    of the whole process tree). Returns (killed, changed, output)."""
+
+    def apply(self, role_vars, nginx, kill_at=None):
+        play = [{"hosts": "all", "gather_facts": False, "tasks": [
+            {"name": "role", "ansible.builtin.include_role": {"name": ROLE}, "vars": dict(role_base(nginx), **role_vars)}]}]
+        path = self.tmp_path / ("play-%s.yml" % uuid.uuid4().hex[:6])
+        path.write_text(yaml.safe_dump(play, sort_keys=False))
+        inventory = self.write_inventory(nginx.netns.interpreter(self.tmp_path, sys.executable))
+        extra = {"PYTHONUNBUFFERED": "1"}
+        if kill_at and kill_at.startswith("hook:"):
+            extra["MPTCP_STAGED_KILL_AT"] = kill_at[5:]
+        proc = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(inventory),
+                                 str(path)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                env=self.env(**extra))
+        lines = []
+        killed = False
+        for line in proc.stdout:
+            lines.append(line)
+            if kill_at and kill_at.startswith("task:") and not killed and \
+                    line.startswith(("TASK [", "RUNNING HANDLER [")) and kill_at[5:] in line:
+                kill_tree(proc.pid)
+                killed = True
+        proc.wait()
+        output = "".join(lines)
+        recap = re.search(r"changed=(\d+)\s+unreachable=\d+\s+failed=(\d+)", output)
+        if kill_at and kill_at.startswith("hook:"):
+            killed = bool(re.search(r'"rc": (-9|137)\b', output))
+        return killed, bool(recap) and recap.group(1) != "0" and recap.group(2) == "0", output
+
+
+CONFIG_A = {"mptcp_nginx_servers": [{"name": "web", "listen": [{"port": 18080, "address": "127.0.0.1"}],
+                                     "return": '200 "page A"'},
+                                    {"name": "extra", "state": "absent"}],
+            "mptcp_nginx_streams": [{"name": "relay", "state": "absent"}]}
+CONFIG_B = {"mptcp_nginx_servers": [{"name": "web", "listen": [{"port": 18080, "address": "127.0.0.1"}],
+                                     "return": '200 "page B"'},
+                                    {"name": "extra", "listen": [{"port": 18091, "address": "127.0.0.1"}],
+                                     "return": '200 "extra"'}],
+            "mptcp_nginx_streams": [{"name": "relay", "listen": [{"port": 18443, "address": "127.0.0.1"}],
+                                     "proxy_pass": "127.0.0.1:18080"}]}
+
+# Where each run is cut short, alternately from A to B and back (A to B
+# stages three files, B to A one): the module's own steps (mid-write of
+# its second staging file, after validation, between and after the renames,
+# after the journal says committed), and task boundaries of the playbook
+# (the install task starting, the reload handler starting - files in place,
+# never loaded -, the acknowledgement starting - loaded, not recorded -,
+# and the listener check starting - everything done).
+KILL_POINTS = [
+    ("hook:stage-1", True),
+    ("task:Install the blocks as one change", True),
+    ("hook:validated", True),
+    ("hook:rename-0", True),
+    ("hook:rename-2", True),
+    ("hook:renamed", True),
+    ("hook:committed", True),
+    ("task:Reload nginx by signal", True),
+    ("task:Record that nginx loaded", True),
+    ("task:List the MPTCP listeners", False),
+]
+
+
+@pytest.mark.skipif(not os.path.exists(STREAM_MODULE), reason="needs libnginx-mod-stream")
+def test_interrupted_at_ten_points_then_run_again(collections_path, tmp_path, nginx):
+    """SIGKILL at ten points of a change between two configurations, then
+    the same run again: nginx -t accepts the live files, they are exactly
+    those of a clean run, no staging file or journal is left, the run again
+    says changed exactly when nginx still had to load something, the new
+    page is served - and nginx answered every request of the whole test."""
+    runner = Interrupted(sys.executable, collections_path, tmp_path)
+    # Clean runs give the expected files of each configuration; the poller
+    # starts once nginx listens on the port.
+    expected = {}
+    killed, changed, output = runner.apply(CONFIG_A, nginx)
+    assert changed, output
+    poller = Poller(nginx, 18080)
+    try:
+        for name, config in (("B", CONFIG_B), ("A", CONFIG_A)):
+            killed, changed, output = runner.apply(config, nginx)
+            assert changed, output
+            expected[name] = nginx.files()
+        assert sorted(expected["B"]) == ["conf.d/mptcp-extra.conf", "conf.d/mptcp-web.conf", "mptcp-streams.conf",
+                                         "nginx.conf", "streams.d/mptcp-relay.conf"]
+        current = "A"
+        for kill_at, owes_a_load in KILL_POINTS:
+            target, config = ("B", CONFIG_B) if current == "A" else ("A", CONFIG_A)
+            killed, changed, output = runner.apply(config, nginx, kill_at=kill_at)
+            assert killed, (kill_at, output)
+            killed, changed, output = runner.apply(config, nginx)
+            assert not killed and re.search(r"failed=0", output), (kill_at, output)
+            assert changed is owes_a_load, (kill_at, output)
+            assert nginx.nginx_t()[0] == 0, (kill_at, nginx.nginx_t())
+            assert nginx.files() == expected[target], kill_at
+            assert not nginx.journal.exists() or os.listdir(str(nginx.journal)) == [], kill_at
+            assert nginx.get(18080) == (True, "page " + target), kill_at
+            current = target
+    finally:
+        lines = poller.stop()
+    failed = [line for line in lines if not line.startswith("ok 200 page ")]
+    assert len(lines) > 100 and not failed, (len(lines), failed[:5])
+    assert int((nginx.root / "nginx.pid").read_text()) == nginx.pid, "nginx was restarted, not reloaded"

@@ -2,19 +2,16 @@
 # Copyright: mptcp.linux contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The mptcp_nginx role's interface (argument specs and defaults agree,
-handlers on private topics, the word and name patterns) and how its probe
-reads nginx's answers: accepted, refused, and accepted-but-ignored."""
+handlers on private topics), and how it is built: one staged transaction
+validated by nginx, acknowledged after the reload, one check-mode
+detection, no logic in vars (the checks, the rendering and the probe are
+tested in tests/unit/plugins/module_utils/test_nginx.py)."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import re
-
-import pytest
-
-from ansible_collections.mptcp.linux.roles.mptcp_nginx.files import nginx_probe
-from conftest import load, options
+from conftest import load, options, role_path
 
 ROLE = "mptcp_nginx"
 
@@ -38,42 +35,52 @@ def test_the_role_includes_mptcpize_for_nginx():
     assert include[0]["vars"]["mptcpize_services"] == [{"name": "nginx"}]
 
 
-@pytest.mark.parametrize("word,valid", [
-    ("127.0.0.1", True), ("[::1]", True), ("::", True), ("www.example.org", True), ("~^www\\d+\\.example$", True),
-    ("backlog=4096", True), ("/srv/www", True),
-    ("a\\\\b", True), ("a b", False), ("a\tb", False), ("a\\ b", False), ("#x", False), ('"x"', False), ("'x'", False), ("", False), ("a\\", False),
-])
-def test_one_word_pattern(word, valid):
-    assert bool(re.match(load(ROLE, "vars", "main.yml")["__mptcp_nginx_word"], word)) is valid
+def _tasks(items):
+    for item in items or []:
+        yield item
+        for key in ("block", "rescue", "always"):
+            yield from _tasks(item.get(key))
 
 
-# What nginx prints to stderr for `nginx -v -t -e stderr -c probe.conf`.
-REFUSED = (
-    "nginx version: nginx/1.22.1\n"
-    '2026/11/21 06:51:11 [emerg] 26110#26110: invalid parameter "multipath" in /tmp/mptcp-nginx-probe.x/multipath.conf:14\n'
-    "nginx: configuration file /tmp/mptcp-nginx-probe.x/multipath.conf test failed\n")
-ACCEPTED = (
-    "nginx version: nginx/1.30.6\n"
-    "nginx: the configuration file /tmp/p/multipath.conf syntax is ok\n"
-    "nginx: configuration file /tmp/p/multipath.conf test is successful\n")
-IGNORED = (
-    "nginx version: nginx/1.30.0\n"
-    "2026/11/21 06:51:11 [warn] 7#7: multipath is not supported on this platform, ignored in /tmp/p/multipath.conf:14\n"
-    "nginx: the configuration file /tmp/p/multipath.conf syntax is ok\n"
-    "nginx: configuration file /tmp/p/multipath.conf test is successful\n")
+def test_files_go_through_one_staged_transaction_validated_by_nginx():
+    tasks = list(_tasks(load(ROLE, "tasks", "main.yml")))
+    staged = [t for t in tasks if "mptcp.linux.staged_files" in t]
+    assert len(staged) == 1
+    assert staged[0]["mptcp.linux.staged_files"]["validate"] == "{{ __mptcp_nginx_validate }}"
+    assert load(ROLE, "vars", "main.yml")["__mptcp_nginx_validate"][:2] == ["nginx", "-t"]
+    assert staged[0]["notify"] == "__mptcp_nginx_reload"
+    # No file is written any other way, no backups, no rescue to keep in step.
+    for task in tasks:
+        for module in ("ansible.builtin.template", "ansible.builtin.copy", "ansible.builtin.lineinfile",
+                       "ansible.builtin.file"):
+            assert module not in task, task["name"]
+        assert "rescue" not in task, task["name"]
 
 
-@pytest.mark.parametrize("returncode,stderr,accepted,message", [
-    (1, REFUSED, False, 'invalid parameter "multipath"'),
-    (0, ACCEPTED, True, "nginx: configuration file /tmp/p/multipath.conf test is successful"),
-    (0, IGNORED, False, "multipath is not supported on this platform, ignored"),
-    (1, "", False, "exit status 1"),
-])
-def test_probe_verdicts(returncode, stderr, accepted, message):
-    assert nginx_probe.verdict(returncode, stderr) == (accepted, message)
+def test_the_reload_is_acknowledged_after_it_ran():
+    handlers = load(ROLE, "handlers", "main.yml")
+    assert [h["listen"] for h in handlers] == ["__mptcp_nginx_reload"] * 3
+    assert handlers[-1]["mptcp.linux.staged_files"]["state"] == "loaded"
+    assert handlers[-1]["mptcp.linux.staged_files"]["name"] == \
+        [t for t in _tasks(load(ROLE, "tasks", "main.yml")) if "mptcp.linux.staged_files" in t][0][
+            "mptcp.linux.staged_files"]["name"]
 
 
-def test_probe_version():
-    assert nginx_probe.version(REFUSED) == "nginx/1.22.1"
-    assert nginx_probe.version("freenginx version: freenginx/1.27.5\n") == "freenginx/1.27.5"
-    assert nginx_probe.version("") == ""
+def test_one_check_mode_detection():
+    text = open(role_path(ROLE, "tasks", "main.yml")).read() + open(role_path(ROLE, "handlers", "main.yml")).read()
+    assert "ansible_check_mode" not in text
+    assert "mptcp.linux.check_mode" in text
+
+
+def test_vars_hold_short_expressions_only():
+    with open(role_path(ROLE, "vars", "main.yml")) as handle:
+        lines = handle.read().splitlines()
+    length = {}
+    current = None
+    for line in lines:
+        if line and not line.startswith((" ", "#", "-")):
+            current = line.split(":", 1)[0]
+            length[current] = 1
+        elif current and line.startswith(" "):
+            length[current] += 1
+    assert length and max(length.values()) <= 5, length
