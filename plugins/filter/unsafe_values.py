@@ -50,9 +50,6 @@ _value:
     - "mptcp_socket_units[0].exec_start: contains ';' (a directive or block delimiter)"
 """
 
-from ansible.module_utils.common.text.converters import to_text
-from ansible.module_utils.six import string_types
-
 # Characters that end a directive or open/close a block in a systemd unit
 # (newline starts a new key) or an nginx config (';', '{', '}').
 FORBIDDEN = (
@@ -66,9 +63,8 @@ FORBIDDEN = (
 
 
 def _problems(value, path):
-    if isinstance(value, string_types):
-        text = to_text(value)
-        return ["%s: contains %s" % (path, reason) for char, reason in FORBIDDEN if char in text]
+    if isinstance(value, str):
+        return ["%s: contains %s" % (path, reason) for char, reason in FORBIDDEN if char in value]
     if isinstance(value, dict):
         found = []
         for key, item in value.items():
