@@ -6,7 +6,8 @@ back exactly that value, or refuse it.
 
 One section per format, each with the renderer the roles use and a parser
 that follows the consumer's own rules (the tests render, parse back and
-compare; the integration tests check the parsers against the real consumer):
+compare; the integration tests check the renderers against the real
+consumer):
 
 - systemd unit files: ``ExecStart=`` words, ``Environment=`` assignments,
   plain values such as ``Description=``, unit-name escaping of paths
@@ -15,8 +16,9 @@ compare; the integration tests check the parsers against the real consumer):
 - ``ip -batch`` words, as iproute2's ``getcmdline()`` and ``makeargs()``
   read them.
 
-Every function raises QuoteError with the reason; the caller adds the name
-of the variable.
+A renderer refuses a value only when the format cannot carry it; every
+function raises QuoteError with the reason, and the caller adds the name of
+the variable. docs/quoting.md lists the rules.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -31,6 +33,14 @@ class QuoteError(ValueError):
     pass
 
 
+def _text(value):
+    """A scalar as text: strings as they are, numbers as they print;
+    anything else (None, a boolean, a list) is a mistake of the caller."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise QuoteError("is a %s, not a string" % type(value).__name__)
+    return u"%s" % (value,)
+
+
 def _no_nul(text):
     if "\x00" in text:
         raise QuoteError("contains a NUL character, which no configuration file can carry")
@@ -43,39 +53,87 @@ def _encodable(text):
         raise QuoteError("is not valid Unicode (a lone surrogate)")
 
 
+def _utf8(text):
+    _encodable(text)
+    return text.encode("utf-8")
+
+
 def _printable(char):
+    """Whether a character is written as it is inside a quoted word
+    (otherwise it is escaped): not a control, format, private-use or
+    unassigned character, nor a line or paragraph separator."""
     return not unicodedata.category(char).startswith("C") and char not in "\u2028\u2029"
 
 
 # ---------------------------------------------------------------- systemd
 #
-# A unit file is read line by line: "\n", "\r" and NUL end a line, a line
-# ending in a backslash continues on the next one, "#" and ";" at the start
-# of a line make it a comment, and the value of "Key=value" is stripped of
-# surrounding blanks. Specifiers ("%n", "%%") are resolved in almost every
-# setting. ExecStart= and Environment= then split the value into words:
-# double or single quotes group a word, and C escapes ("\n", "\x41",
-# "\u00e9", "\\", "\"") are resolved in it. ExecStart= finally replaces
+# A unit file is read line by line (conf-parser.c, read_line()): "\n", "\r"
+# and NUL end a line, a line ending in an unescaped backslash continues on
+# the next one (the backslash becomes a blank), "#" and ";" at the start of
+# a line make it a comment, a line that is not valid UTF-8 is ignored, and
+# the value of "Key=value" is stripped of surrounding blanks. systemd's
+# UTF-8 check also refuses the noncharacters U+FDD0..U+FDEF and U+xFFFE,
+# U+xFFFF of every plane. Specifiers ("%n", "%%") are resolved in almost
+# every setting. ExecStart= and Environment= split the value into words
+# (extract_first_word()): double or single quotes group a word, and C escapes
+# ("\n", "\x41", "\u00e9", "\\", "\"") are resolved in it; "\xNN" and octal
+# escapes give the raw byte, not a character. ExecStart= finally replaces
 # "$NAME", "${NAME}" and "$$" with the environment, and a word that is a lone
-# ";" separates two commands.
+# ";" separates two commands (config_parse_exec()).
 
 SYSTEMD_BLANKS = " \t\n\r"
+# read_line(f, LONG_LINE_MAX): the longest line systemd reads is 1 MiB - 1
+# bytes; a rendered value leaves room for its key ("ExecStartPost=").
+SYSTEMD_LINE_MAX = 1024 * 1024 - 1
+SYSTEMD_VALUE_MAX = SYSTEMD_LINE_MAX - 64
 _EXEC_PREFIXES = "@-:+!|"
 _C_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r",
               "\a": "\\a", "\b": "\\b", "\f": "\\f", "\v": "\\v"}
+_PATH_MAX = 4096  # with the final NUL
+_NAME_MAX = 255
+# The specifiers of unit files in systemd 252 and 257 (unit-printf.c and
+# specifier.h); "%" before any other letter or digit fails the setting.
+SYSTEMD_SPECIFIERS = "aAbBcCdDEfgGhHiIjJlLmMnNopPqrRsStTuUvVwWyY"
+
+
+def _systemd_noncharacter(char):
+    """A code point that systemd's utf8_is_valid() refuses."""
+    code = ord(char)
+    return 0xFDD0 <= code <= 0xFDEF or (code & 0xFFFE) == 0xFFFE or 0xD800 <= code <= 0xDFFF
+
+
+def _no_systemd_noncharacter(text, where):
+    for char in text:
+        if _systemd_noncharacter(char):
+            raise QuoteError("contains the Unicode noncharacter U+%04X, which systemd refuses as invalid UTF-8%s"
+                             % (ord(char), where))
+
+
+def _systemd_length(rendered):
+    size = len(rendered.encode("utf-8"))
+    if size > SYSTEMD_VALUE_MAX:
+        raise QuoteError("is %d bytes long once written, more than a line of a unit file takes (%d)"
+                         % (size, SYSTEMD_VALUE_MAX))
+    return rendered
+
+
+def _odd_trailing_backslashes(text):
+    return (len(text) - len(text.rstrip("\\"))) % 2 == 1
+
+
+_ESCAPED = dict(_C_ESCAPES)
 
 
 def _systemd_escape_char(char):
-    if char in _C_ESCAPES:
-        return _C_ESCAPES[char]
-    if _printable(char):
-        return char
-    code = ord(char)
-    if code < 0x100:
-        return "\\x%02x" % code
-    if code < 0x10000:
-        return "\\u%04x" % code
-    return "\\U%08x" % code
+    escaped = _ESCAPED.get(char)
+    if escaped is None:
+        # The bytes of the character: "\u" escapes refuse noncharacters
+        # and "\U" refuses more, while byte escapes carry any UTF-8
+        # sequence.
+        escaped = char if _printable(char) else "".join("\\x%02x" % b for b in bytearray(char.encode("utf-8")))
+        if len(_ESCAPED) < 4096:
+            _ESCAPED[char] = escaped
+    return escaped
 
 
 def systemd_quoted(text, expand_env):
@@ -95,8 +153,9 @@ _PLAIN_EXEC_WORD = re.compile(r"[A-Za-z0-9_./,+=@^~-]+")
 
 
 def systemd_exec_word(word):
-    """An ExecStart= argument, read back by systemd as exactly ``word``."""
-    word = u"%s" % (word,)
+    """An ExecStart= argument (not the program), read back by systemd as
+    exactly ``word``."""
+    word = _text(word)
     if word == ";":
         return "\\;"  # a lone ";", even quoted, separates commands
     if _PLAIN_EXEC_WORD.fullmatch(word):
@@ -107,115 +166,190 @@ def systemd_exec_word(word):
 def systemd_exec_argv(argv):
     """The value of ExecStart= that runs ``argv`` as it is: no shell, no
     environment expansion, no specifiers."""
+    if isinstance(argv, (str, bytes)) or not isinstance(argv, (list, tuple)):
+        raise QuoteError("is a %s, not a list of arguments" % type(argv).__name__)
     if not argv:
         raise QuoteError("is empty; give the program to run")
-    program = u"%s" % (argv[0],)
+    program = _text(argv[0])
+    _no_nul(program)
+    _encodable(program)
     _check_program(program)
-    return " ".join(systemd_exec_word(w) for w in argv)
+    # The program is the path systemd runs, which no "$" expansion
+    # touches; _check_program() made sure argv[0] (the same text) is not
+    # changed by it either.
+    first = program if _PLAIN_EXEC_WORD.fullmatch(program) else systemd_quoted(program, expand_env=False)
+    return _systemd_length(" ".join([first] + [systemd_exec_word(w) for w in argv[1:]]))
+
+
+def _systemd_path_problem(path):
+    """Why config_parse_exec() refuses the program ``path`` (bytes, its
+    specifiers resolved), or None."""
+    if not path:
+        return "is empty"
+    unsafe = [b for b in bytearray(path) if b < 0x20 or b in bytearray(b"\"'\\\x7f")]
+    if unsafe:
+        return "contains %r, which systemd does not accept in an executable path" % chr(unsafe[0])
+    if path in (b".", b"..") or path.endswith((b"/", b"/.", b"/..")):
+        return "names a directory"
+    if not path.startswith(b"/"):
+        if b"/" in path:
+            return "is a relative path; give an absolute path or a bare command name"
+        if len(path) > _NAME_MAX:
+            return "is longer than %d bytes" % _NAME_MAX
+        return None
+    if any(len(part) > _NAME_MAX for part in path.split(b"/")):
+        return "has a path component longer than %d bytes" % _NAME_MAX
+    if len(path) >= _PATH_MAX:
+        return "is %d bytes long, the longest path is %d" % (len(path), _PATH_MAX - 1)
+    return None
 
 
 def _check_program(program):
+    """The program of an ExecStart= command, as config_parse_exec() accepts
+    it. Its text is both the path systemd runs and argv[0]; only argv[0]
+    goes through environment expansion, so a program that expansion would
+    change ("$$", "${NAME}", a leading "$") cannot be written. ``program``
+    may hold bytes that are not UTF-8 as lone surrogates (surrogateescape)."""
     if not program:
         raise QuoteError("starts with an empty program name")
     if program[0] in _EXEC_PREFIXES:
         raise QuoteError("the program %r starts with %r, which systemd reads as an ExecStart= prefix"
                          % (program, program[0]))
-    if "/" in program and not program.startswith("/"):
-        raise QuoteError("the program %r is a relative path; give an absolute path or a bare command name" % program)
+    if program == ";":
+        raise QuoteError("the program is a lone ';', which systemd reads as a command separator")
+    raw = program.encode("utf-8", "surrogateescape")
+    problem = _systemd_path_problem(raw)
+    if problem:
+        raise QuoteError("the program %r %s" % (program, problem))
+    if _replace_env(raw) != raw:
+        raise QuoteError("the program %r contains '$' in a form systemd expands in argv[0] "
+                         "but not in the path it runs" % program)
 
 
 def systemd_env(name, value):
     """One Environment= assignment, read back as NAME=value."""
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name or ""):
+    name = _text(name)
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
         raise QuoteError("%r is not an environment variable name" % (name,))
-    return systemd_quoted(u"%s=%s" % (name, value), expand_env=False)
+    value = _text(value)
+    _no_nul(value)
+    _encodable(value)
+    _no_systemd_noncharacter(value, " and ignores the assignment")
+    return _systemd_length(systemd_quoted(u"%s=%s" % (name, value), expand_env=False))
 
 
 def systemd_value(text):
     """A value systemd takes as the rest of the line (Description=, ...):
     only specifiers can be escaped there."""
-    text = u"%s" % (text,)
+    text = _text(text)
     _no_nul(text)
     _encodable(text)
-    bad = [c for c in text if not _printable(c)]
-    if bad:
-        raise QuoteError("contains the control character %r, which would end or change the line" % bad[0])
+    for char in "\n\r":
+        if char in text:
+            raise QuoteError("contains a line break (%r), which would end the line" % char)
     if text != text.strip(SYSTEMD_BLANKS):
         raise QuoteError("starts or ends with a blank, which systemd strips")
-    if text.endswith("\\"):
+    if _odd_trailing_backslashes(text):
         raise QuoteError("ends with a backslash, which would join the next line to this one")
-    return text.replace("%", "%%")
+    _no_systemd_noncharacter(text, " and ignores the line")
+    return _systemd_length(text.replace("%", "%%"))
 
 
 def systemd_escape_path(path):
     """``systemd-escape --path PATH``: the unit-name form of a path, e.g. the
-    device unit of an interface (sys-subsystem-net-devices-NAME.device)."""
-    path = u"%s" % (path,)
+    device unit of an interface (sys-subsystem-net-devices-NAME.device).
+    The path is simplified first (path_simplify(): repeated "/" and "."
+    components go); what unit_name_path_escape() refuses is refused."""
+    path = _text(path)
     _no_nul(path)
-    parts = [p for p in path.split("/") if p]
+    raw = _utf8(path)
+    parts = [p for p in raw.split(b"/") if p and p != b"."]
+    if any(len(p) > _NAME_MAX for p in parts):
+        raise QuoteError("%r has a component longer than %d bytes" % (path, _NAME_MAX))
+    if b".." in parts:
+        raise QuoteError("%r is not a normalized path (it has a '..' component)" % path)
     if not parts:
-        return "-"
-    for part in parts:
-        if part in (".", ".."):
+        if raw and not raw.startswith(b"/"):
             raise QuoteError("%r is not a normalized path" % path)
+        return "-"
+    simplified = (b"/" if raw.startswith(b"/") else b"") + b"/".join(parts)
+    if len(simplified) >= _PATH_MAX:
+        raise QuoteError("%r is %d bytes long, the longest path is %d" % (path, len(simplified), _PATH_MAX - 1))
     out = []
     for index, part in enumerate(parts):
-        for position, char in enumerate(part):
-            if char.isascii() and (char.isalnum() or char in ":_") or (char == "." and (index or position)):
+        for position, byte in enumerate(bytearray(part)):
+            char = chr(byte)
+            if byte < 0x80 and (char.isalnum() or char in ":_" or (char == "." and (index or position))):
                 out.append(char)
             else:
-                out.extend("\\x%02x" % b for b in char.encode("utf-8"))
+                out.append("\\x%02x" % byte)
         out.append("-")
     return "".join(out[:-1])
 
 
-# Parsers that follow systemd's rules (fs/extract-word.c, cunescape()):
-# the tests check the renderers against them, and the VM tests check them
-# against systemd.
+# Parsers that follow systemd's rules (extract-word.c, escape.c's
+# cunescape_one(), load-fragment.c's config_parse_exec() and
+# config_parse_environ(), specifier.c, env-util.c's replace_env_argv()).
+# They work on the bytes systemd sees; a word that is not valid UTF-8 comes
+# back with its stray bytes as lone surrogates (surrogateescape), so that it
+# differs from any text.
 
-_OCTAL = "01234567"
-_HEX = "0123456789abcdefABCDEF"
-_SIMPLE_UNESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v",
-                     "\\": "\\", '"': '"', "'": "'", "s": " "}
+_OCTAL = b"01234567"
+_HEX = b"0123456789abcdefABCDEF"
+_SIMPLE_UNESCAPES = {b"a": b"\a", b"b": b"\b", b"f": b"\f", b"n": b"\n", b"r": b"\r", b"t": b"\t",
+                     b"v": b"\v", b"\\": b"\\", b'"': b'"', b"'": b"'", b"s": b" "}
+_BLANK_BYTES = b" \t\n\r"
 
 
-def _cunescape_one(text, pos):
-    """(text, new pos) for the C escape whose backslash is at pos-1."""
-    if pos >= len(text):
+def _decode(raw):
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def _cunescape_one(data, pos):
+    """(bytes, new pos) for the C escape whose backslash is at pos-1."""
+    if pos >= len(data):
         raise QuoteError("ends with an unfinished escape")
-    char = text[pos]
+    char = data[pos:pos + 1]
     if char in _SIMPLE_UNESCAPES:
         return _SIMPLE_UNESCAPES[char], pos + 1
-    for lead, width in (("x", 2), ("u", 4), ("U", 8)):
+    if char == b"x":
+        chunk = data[pos + 1:pos + 3]
+        if len(chunk) != 2 or any(c not in _HEX for c in bytearray(chunk)) or int(chunk, 16) == 0:
+            raise QuoteError("has an invalid \\x escape")
+        return bytes(bytearray([int(chunk, 16)])), pos + 3
+    for lead, width in ((b"u", 4), (b"U", 8)):
         if char == lead:
-            chunk = text[pos + 1:pos + 1 + width]
-            if len(chunk) != width or any(c not in _HEX for c in chunk):
-                raise QuoteError("has an invalid \\%s escape" % lead)
+            chunk = data[pos + 1:pos + 1 + width]
+            if len(chunk) != width or any(c not in _HEX for c in bytearray(chunk)):
+                raise QuoteError("has an invalid \\%s escape" % lead.decode())
             code = int(chunk, 16)
-            if code == 0 or code > 0x10FFFF:
+            if code == 0 or (lead == b"U" and (code > 0x10FFFF or _systemd_noncharacter(chr(code)))):
                 raise QuoteError("has an escape for a character systemd refuses")
-            return chr(code), pos + 1 + width
+            return chr(code).encode("utf-8", "surrogatepass"), pos + 1 + width
     if char in _OCTAL:
-        chunk = text[pos:pos + 3]
-        if len(chunk) != 3 or any(c not in _OCTAL for c in chunk) or int(chunk, 8) == 0:
+        chunk = data[pos:pos + 3]
+        if len(chunk) != 3 or any(c not in _OCTAL for c in bytearray(chunk)):
             raise QuoteError("has an invalid octal escape")
-        return chr(int(chunk, 8)), pos + 3
-    raise QuoteError("has an unknown escape \\%s" % char)
+        code = int(chunk, 8)
+        if code == 0 or code > 255:
+            raise QuoteError("has an invalid octal escape")
+        return bytes(bytearray([code])), pos + 3
+    raise QuoteError("has an unknown escape %r" % ("\\" + _decode(char)))
 
 
-def _systemd_extract(value, pos):
+def _systemd_extract(data, pos):
     """extract_first_word(EXTRACT_UNQUOTE | EXTRACT_CUNESCAPE) at ``pos``
-    (a word start): (word, position after it)."""
-    word, quote, end = [], None, len(value)
+    (a word start): (word bytes, position after it)."""
+    word, quote, end = [], None, len(data)
     while pos < end:
-        char = value[pos]
-        if quote is None and char in SYSTEMD_BLANKS:
+        char = data[pos:pos + 1]
+        if quote is None and char in _BLANK_BYTES:
             break
-        if char == "\\":
-            unescaped, pos = _cunescape_one(value, pos + 1)
+        if char == b"\\":
+            unescaped, pos = _cunescape_one(data, pos + 1)
             word.append(unescaped)
             continue
-        if quote is None and char in "\"'":
+        if quote is None and char in (b'"', b"'"):
             quote = char
         elif quote is not None and char == quote:
             quote = None
@@ -223,92 +357,184 @@ def _systemd_extract(value, pos):
             word.append(char)
         pos += 1
     if quote is not None:
-        raise QuoteError("has an unterminated %s quote" % quote)
-    return "".join(word), pos
+        raise QuoteError("has an unterminated %s quote" % _decode(quote))
+    return b"".join(word), pos
 
 
-def _systemd_words(value, exec_rules=False):
-    """(raw, word) for each word of a value; raw is the text as written.
-    With ``exec_rules`` (config_parse_exec), a lone unquoted ";" is yielded
-    as it is and a lone "\\;" as the literal ";", before any unescaping."""
-    pos, end = 0, len(value)
-    while True:
-        while pos < end and value[pos] in SYSTEMD_BLANKS:
-            pos += 1
-        if pos >= end:
-            return
-        start = pos
-        for raw in (";", "\\;"):
-            stop = pos + len(raw)
-            if exec_rules and value[pos:stop] == raw and (stop == end or value[stop] in SYSTEMD_BLANKS):
-                pos = stop
-                yield raw, ";"
-                break
-        else:
-            word, pos = _systemd_extract(value, pos)
-            yield value[start:pos], word
+def _skip_blanks(data, pos):
+    while pos < len(data) and data[pos:pos + 1] in _BLANK_BYTES:
+        pos += 1
+    return pos
 
 
-def systemd_split(value):
-    """The words Environment= and similar settings read from a value."""
-    return [systemd_specifiers(word) for raw, word in _systemd_words(value)]
+def _systemd_words(value):
+    """Every word of a value (the bytes after unquoting and unescaping)."""
+    data = _utf8(value)
+    pos = _skip_blanks(data, 0)
+    while pos < len(data):
+        word, pos = _systemd_extract(data, pos)
+        yield word
+        pos = _skip_blanks(data, pos)
+
+
+def _specifiers(raw):
+    """specifier_printf() without a unit: "%%" is "%", a "%" before a
+    letter or digit is a specifier (refused here), any other "%" stays."""
+    out, pos = [], 0
+    while pos < len(raw):
+        char = raw[pos:pos + 1]
+        if char == b"%" and pos + 1 < len(raw):
+            nxt = raw[pos + 1:pos + 2]
+            if nxt == b"%":
+                out.append(b"%")
+                pos += 2
+                continue
+            if nxt.isalnum():
+                raise QuoteError("uses the specifier %r" % _decode(raw[pos:pos + 2]))
+        out.append(char)
+        pos += 1
+    return b"".join(out)
+
+
+def _known_specifiers(raw):
+    """The word as it is, once its specifiers are known to systemd."""
+    pos = 0
+    while pos < len(raw):
+        if raw[pos:pos + 1] == b"%" and pos + 1 < len(raw):
+            nxt = raw[pos + 1:pos + 2]
+            if nxt.isalnum() and nxt.decode() not in SYSTEMD_SPECIFIERS:
+                raise QuoteError("uses %r, which is not a systemd specifier (write %%%% for a %%)"
+                                 % _decode(raw[pos:pos + 2]))
+            pos += 2
+            continue
+        pos += 1
+    return raw
 
 
 def systemd_specifiers(value):
     """Resolve "%%" as systemd does; any other specifier is refused here."""
-    out, pos = [], 0
-    while pos < len(value):
-        char = value[pos]
-        if char == "%":
-            if value[pos + 1:pos + 2] != "%":
-                raise QuoteError("uses the specifier %r" % value[pos:pos + 2])
-            pos += 2
-            out.append("%")
-            continue
-        out.append(char)
-        pos += 1
-    return "".join(out)
+    return _decode(_specifiers(_utf8(value)))
 
 
-def _exec_words(value, specifiers):
-    """ExecStart= words: a lone unquoted ";" separates commands (refused
-    here), a lone "\\;" is a literal ";" (config_parse_exec)."""
-    words = []
-    for raw, word in _systemd_words(value, exec_rules=True):
-        if raw == ";":
-            raise QuoteError("holds a lone ';', which systemd reads as the start of a second command")
-        words.append(word if raw == "\\;" else specifiers(word))
-    return words
+def systemd_split(value):
+    """The words Environment= and similar settings read from a value."""
+    return [_decode(_specifiers(word)) for word in _systemd_words(value)]
 
 
-def systemd_exec_parse(value):
-    """argv as systemd runs ExecStart=VALUE with an empty environment
-    ("$$" is "$")."""
-    return [w.replace("$$", "$") for w in _exec_words(value, systemd_specifiers)]
+def _systemd_utf8_valid(raw):
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeError:
+        return False
+    return not any(_systemd_noncharacter(c) for c in text)
 
 
 def systemd_env_parse(value):
-    """The assignments systemd reads from Environment=VALUE."""
-    return systemd_split(value)
+    """The assignments systemd reads from Environment=VALUE; one it would
+    ignore (not NAME=VALUE, not valid UTF-8) is refused here."""
+    assignments = []
+    for word in _systemd_words(value):
+        word = _specifiers(word)
+        name, eq, rest = word.partition(b"=")
+        if not eq or not re.fullmatch(br"[A-Za-z_][A-Za-z0-9_]*", name) or not _systemd_utf8_valid(rest):
+            raise QuoteError("holds %r, which systemd ignores as an invalid environment assignment" % _decode(word))
+        assignments.append(_decode(word))
+    return assignments
+
+
+def _exec_words(value, resolve):
+    """The argv of ExecStart=VALUE as config_parse_exec() builds it: the
+    first word (a lone ";" there is a separator too) then the others, where
+    a lone unquoted ";" separates commands (refused here) and a lone "\\;"
+    is a literal ";". ``resolve`` handles the specifiers of each word."""
+    data = _utf8(value)
+    pos = _skip_blanks(data, 0)
+    if pos >= len(data):
+        return []
+    first, pos = _systemd_extract(data, pos)
+    if first == b";":
+        raise QuoteError("starts with a lone ';', which systemd reads as a command separator")
+    words = [resolve(first)]
+    while True:
+        pos = _skip_blanks(data, pos)
+        if pos >= len(data):
+            return words
+        for raw, literal in ((b";", None), (b"\\;", b";")):
+            stop = pos + len(raw)
+            if data[pos:stop] == raw and (stop == len(data) or data[stop:stop + 1] in _BLANK_BYTES):
+                if literal is None:
+                    raise QuoteError("holds a lone ';', which systemd reads as the start of a second command")
+                words.append(literal)
+                pos = stop
+                break
+        else:
+            word, pos = _systemd_extract(data, pos)
+            words.append(resolve(word))
+
+
+def _replace_env(word):
+    """replace_env_argv() with an empty environment, for one word: a word
+    "$NAME" disappears, "${NAME}" is empty, "$$" is "$"."""
+    if word[:1] == b"$" and word[1:2] not in (b"{", b"$"):
+        return None
+    out, pos = [], 0
+    while pos < len(word):
+        if word[pos:pos + 2] == b"$$":
+            out.append(b"$")
+            pos += 2
+        elif word[pos:pos + 2] == b"${":
+            stop = word.find(b"}", pos + 2)
+            if stop < 0 or b":" in word[pos + 2:stop]:
+                out.append(word[pos:pos + 1])  # not a variable: kept as it is
+                pos += 1
+            else:
+                pos = stop + 1
+        else:
+            out.append(word[pos:pos + 1])
+            pos += 1
+    return b"".join(out)
+
+
+def systemd_exec_parse(value):
+    """argv as systemd runs ExecStart=VALUE with an empty environment.
+    Refused: what systemd refuses or warns about, a second command, a
+    specifier, and a prefix (which this parser does not take apart)."""
+    words = _exec_words(value, _specifiers)
+    if words:
+        if words[0][:1].decode("latin-1") in _EXEC_PREFIXES:
+            raise QuoteError("starts with an ExecStart= prefix")
+        problem = _systemd_path_problem(words[0])
+        if problem:
+            raise QuoteError("the program %r %s" % (_decode(words[0]), problem))
+    argv = []
+    for word in words:
+        replaced = _replace_env(word)
+        if replaced is not None:
+            argv.append(_decode(replaced))
+    return argv
 
 
 def systemd_exec_string_problems(value):
     """The checked ExecStart= command line of a string: it is systemd syntax,
     written as it is, so specifiers and $VARIABLES keep their meaning; what
-    would change the unit file or start a second command is refused."""
-    value = u"%s" % (value,)
+    would change the unit file, start a second command or make systemd
+    ignore or warn about the line is refused."""
+    value = _text(value)
     _no_nul(value)
-    bad = [c for c in value if not _printable(c)]
-    if bad:
-        raise QuoteError("contains the control character %r; give exec_start as a list to pass it" % bad[0])
+    _encodable(value)
     stripped = value.strip(SYSTEMD_BLANKS)
-    if stripped.endswith("\\"):
+    for char in "\n\r":
+        if char in stripped:
+            raise QuoteError("contains a line break (%r), which would end the line; give exec_start as a list "
+                             "to pass it" % char)
+    if _odd_trailing_backslashes(stripped):
         raise QuoteError("ends with a backslash, which would join the next line of the unit to this command")
-    words = _exec_words(stripped, lambda word: word)  # specifiers are systemd's business here
+    _no_systemd_noncharacter(stripped, " and ignores the line")
+    words = _exec_words(stripped, _known_specifiers)  # resolving them is systemd's business here
     if not words:
         raise QuoteError("is empty; give the program to run")
-    _check_program(words[0])
-    return stripped
+    _check_program(_decode(words[0]))
+    return _systemd_length(stripped)
 
 
 # ---------------------------------------------------------------- nginx
@@ -317,25 +543,43 @@ def systemd_exec_string_problems(value):
 # ends a directive, "{" and "}" open and close a block; "#" at the start of
 # a word comments out the rest of the line; a word starting with a double or
 # single quote runs to the matching unescaped quote, and must be followed by
-# a blank, ";" or "{"; a backslash makes the next character part of the
-# word. In every word "\\", "\"" and "\'" then stand for the character, and
-# "\t", "\r", "\n" for the control characters; any other backslash stays.
+# a blank, ";", "{" or ")"; a backslash makes the next character part of the
+# word; "{" right after an unescaped "$" is part of the word ("${name}"). In
+# every word "\\", "\"" and "\'" then stand for the character, and "\t",
+# "\r", "\n" for the control characters; any other backslash stays.
+# nginx reads its configuration through a 4096-byte buffer
+# (NGX_CONF_BUFFER), and a word must fit in it together with the character
+# after it: "too long parameter" otherwise.
 
 NGINX_BLANKS = " \t\r\n"
+NGINX_BUFFER = 4096
 _NGINX_PLAIN = re.compile(r"[A-Za-z0-9_./:=@,+*~^%!?\[\]()&|<>-]+")
+
+
+def _nginx_render(text):
+    if _NGINX_PLAIN.fullmatch(text):
+        return text
+    # Tab, CR and LF escaped keep the word on one line.
+    body = text.replace("\\", "\\\\").replace('"', '\\"')
+    body = body.replace("\t", "\\t").replace("\r", "\\r").replace("\n", "\\n")
+    return '"%s"' % body
 
 
 def nginx_word(text):
     """One nginx argument, read back by nginx's tokenizer as exactly ``text``
     ("$name" keeps its meaning: directives that take variables expand it)."""
-    text = u"%s" % (text,)
+    text = _text(text)
     _no_nul(text)
     _encodable(text)
-    if _NGINX_PLAIN.fullmatch(text):
-        return text
-    body = text.replace("\\", "\\\\").replace('"', '\\"')
-    body = body.replace("\t", "\\t").replace("\r", "\\r").replace("\n", "\\n")
-    return '"%s"' % body
+    word = _nginx_render(text)
+    quoted = word != text
+    # What nginx holds in its buffer at once: the word without its opening
+    # quote, and the blank read after it.
+    span = len(word.encode("utf-8")) - quoted + 1
+    if span >= NGINX_BUFFER:
+        raise QuoteError("is %d bytes long once quoted, more than nginx reads as one word (%d)"
+                         % (len(word.encode("utf-8")), NGINX_BUFFER - 2 + quoted))
+    return word
 
 
 def _nginx_unescape(raw):
@@ -389,15 +633,22 @@ def nginx_lex(text):
             if pos < end and text[pos] not in NGINX_BLANKS + ";{)":
                 raise QuoteError("has %r right after a closing quote, which nginx refuses" % text[pos])
             continue
-        # A word ends at a blank, ";" or "{" ("${" is a variable, not a
-        # block); "}" and "#" inside a word are part of it.
-        start = pos
+        # A word ends at a blank, ";" or "{", except a "{" right after an
+        # unescaped "$" ("${name}"); "}" and "#" inside a word are part of
+        # it.
+        start, variable = pos, False
         while pos < end:
             char = text[pos]
+            if char == "{" and variable:
+                pos += 1
+                continue
+            variable = False
             if char == "\\":
                 pos += 2
                 continue
-            if char in NGINX_BLANKS or char == ";" or (char == "{" and text[pos - 1:pos] != "$"):
+            if char == "$":
+                variable = True
+            elif char in NGINX_BLANKS or char in ";{":
                 break
             pos += 1
         if pos > end:
@@ -411,7 +662,7 @@ def nginx_arguments(text):
     ";", a location match, a return value), or QuoteError when the string
     holds more than words: a ";", "{" or "}" that would end or open a block,
     or a "#" that would comment out the rest of the line."""
-    text = u"%s" % (text,)
+    text = _text(text)
     _no_nul(text)
     _encodable(text)
     words = []
@@ -438,26 +689,29 @@ def nginx_directive(text):
 # ---------------------------------------------------------------- ip -batch
 #
 # iproute2 reads a batch file line by line (getcmdline): everything from
-# the first "#" on, even inside quotes, is a comment, and a backslash before
-# the end of a line joins the next one. makeargs() then splits on blanks; a
-# word that starts with a double or single quote runs to the next such
-# quote, with no escapes.
+# the first "#" on, even inside quotes, is a comment, and a backslash right
+# before the line feed joins the next line. makeargs() then splits on
+# blanks (space, tab, CR, LF); a word that starts with a double or single
+# quote runs to the next such quote, with no escapes, and a line holds at
+# most 99 words ("Too many arguments to command" ends the whole batch).
 
 IP_BLANKS = " \t\r\n"
+_IP_BLANK = re.compile("[ \t\r\n]")
+IP_BATCH_MAX_WORDS = 99
 
 
 def ip_batch_word(text):
     """One ``ip -batch`` argument, read back as exactly ``text``."""
-    text = u"%s" % (text,)
+    text = _text(text)
     _no_nul(text)
     _encodable(text)
     if "#" in text:
         raise QuoteError("contains '#', which ip -batch reads as the start of a comment, even in quotes")
-    if "\n" in text or "\r" in text:
-        raise QuoteError("contains a line break, which would split the ip -batch line")
-    if text.endswith("\\"):
-        raise QuoteError("ends with a backslash, which ip -batch reads as a line continuation")
-    if text and not any(c in IP_BLANKS for c in text) and text[0] not in "\"'":
+    if "\n" in text:
+        raise QuoteError("contains a line feed, which would end the ip -batch line")
+    # A word ending in a backslash is quoted too: at the end of the line it
+    # would join the next one.
+    if text and not _IP_BLANK.search(text) and text[0] not in "\"'" and not text.endswith("\\"):
         return text
     for quote in "\"'":
         if quote not in text:
@@ -466,14 +720,23 @@ def ip_batch_word(text):
 
 
 def ip_batch_line(words):
+    """One ``ip -batch`` line (without the line feed) that iproute2 reads as
+    exactly ``words``."""
+    if isinstance(words, (str, bytes)) or not isinstance(words, (list, tuple)):
+        raise QuoteError("is a %s, not a list of words" % type(words).__name__)
+    if len(words) > IP_BATCH_MAX_WORDS:
+        raise QuoteError("has %d words; ip -batch takes at most %d on a line" % (len(words), IP_BATCH_MAX_WORDS))
     return " ".join(ip_batch_word(w) for w in words)
 
 
 def ip_batch_split(line):
-    """The argument vector iproute2 makes of one batch line."""
+    """The argument vector iproute2 makes of one batch line (without its
+    line feed)."""
     cut = line.find("#")
     if cut >= 0:
         line = line[:cut]
+    elif line.endswith("\\"):
+        raise QuoteError("ends with a backslash, which joins the next line to this one")
     words, pos, end = [], 0, len(line)
     while pos < end:
         while pos < end and line[pos] in IP_BLANKS:
@@ -493,4 +756,6 @@ def ip_batch_split(line):
                 stop += 1
             words.append(line[pos:stop])
             pos = stop + 1
+    if len(words) > IP_BATCH_MAX_WORDS:
+        raise QuoteError("has %d words; ip -batch takes at most %d on a line" % (len(words), IP_BATCH_MAX_WORDS))
     return words
