@@ -13,12 +13,13 @@ version_added: 0.1.0
 author: mptcp.linux maintainers (@mptcp-linux)
 description:
   - Joins the words with blanks, quoting a word (in C(") or C(')) when it
-    holds a blank, starts with a quote or is empty, so that iproute2 reads
-    back exactly these words.
+    holds a blank (space, tab, CR), starts with a quote, is empty or ends in
+    a backslash (which would join the next line to this one), so that
+    iproute2 reads back exactly these words.
   - C(ip -batch) has no escapes, so refused, with the reason - a C(#)
     anywhere (iproute2 cuts the line there, even inside quotes), a line
-    break or NUL, a trailing backslash (iproute2 joins the next line), and a
-    word that needs quoting and holds both quote characters.
+    feed or NUL, a word that needs quoting and holds both quote characters,
+    and more than 99 words (iproute2 stops the whole batch).
   - Meant for templates, after the role has validated its input with messages
     that name the variable; the error here only names the reason.
 options:

@@ -20,7 +20,8 @@ description:
   - C($name) keeps its meaning - directives that take variables expand it.
     Quoting does not stop that; leave C($) out of values that must stay
     literal in such directives.
-  - Refused, with the reason - a NUL.
+  - Refused, with the reason - a NUL, and a word longer than nginx reads
+    through its 4096-byte buffer (4094 bytes bare, 4095 quoted).
   - Meant for templates, after the role has validated its input with messages
     that name the variable; the error here only names the reason.
 options:

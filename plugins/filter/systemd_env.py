@@ -19,7 +19,10 @@ description:
   - Several assignments may share one C(Environment=) line, separated by a
     blank.
   - Refused, with the reason - a name that is not an environment variable
-    name (letters, digits, C(_), not starting with a digit), and a NUL.
+    name (letters, digits, C(_), not starting with a digit); a value with a
+    NUL or a Unicode noncharacter (U+FFFE, U+FDD0, ...), which systemd
+    rejects as invalid UTF-8 and ignores the assignment; an assignment
+    longer than a line of a unit file (1 MiB).
   - Meant for templates, after the role has validated its input with messages
     that name the variable; the error here only names the reason.
 positional: value

@@ -12,13 +12,16 @@ short_description: The unit-name form of a path, as C(systemd-escape --path) pri
 version_added: 0.1.0
 author: mptcp.linux maintainers (@mptcp-linux)
 description:
-  - Drops repeated and trailing C(/), then writes each C(/) between components as C(-) and each
+  - Simplifies the path as systemd does (repeated and trailing C(/) and C(.)
+    components go), then writes each C(/) between components as C(-) and each
     byte other than ASCII letters, digits, C(:), C(_) and a C(.) that does
     not start the name as C(\xNN). C(/) alone (or an empty path) is C(-).
   - For example the device unit of an interface is
     C(sys-subsystem-net-devices-) followed by the escaped interface name and
     C(.device).
-  - Refused, with the reason - a C(.) or C(..) component and a NUL.
+  - Refused, with the reason, where C(systemd-escape --path) fails - a C(..)
+    component, a relative path that is only C(.), a component longer than
+    255 bytes, a path of 4096 bytes or more, a NUL.
   - Meant for templates, after the role has validated its input with messages
     that name the variable; the error here only names the reason.
 options:

@@ -23,10 +23,18 @@ description:
     second command. C($VARIABLES), C(%) specifiers and quotes keep the
     meaning systemd gives them.
   - Refused, with the reason, in both forms - a program that is empty,
-    relative (C(bin/x)) or starts with one of systemd's prefixes C(@-:+!|);
-    in a string, a control character, a trailing backslash (a line
-    continuation), unbalanced quotes, an escape systemd does not know, and a
-    lone C(;); in a list, a NUL.
+    relative (C(bin/x)), a directory, longer than a path may be, holds a
+    quote, a backslash or a control character (systemd refuses such an
+    executable path), or starts with one of systemd's prefixes C(@-:+!|); a
+    program that environment expansion would change (C($$), C(${NAME}), a
+    leading C($)), because systemd expands argv[0] but runs the path as
+    written; a NUL.
+  - A string is also refused for a line break or an odd number of trailing
+    backslashes (the unit file would change), a Unicode noncharacter
+    (systemd ignores a line that is not valid UTF-8 for it), unbalanced
+    quotes, an escape or a specifier systemd does not know, and a lone C(;)
+    (a second command). A list argument is written whatever it holds, except
+    a NUL.
   - Meant for templates, after the role has validated its input with messages
     that name the variable; the error here only names the reason.
 options:

@@ -14,9 +14,12 @@ author: mptcp.linux maintainers (@mptcp-linux)
 description:
   - Returns the text with C(%) written as C(%%), the only escape such
     settings know, so that systemd reads back exactly the text.
-  - Refused, with the reason - a control character (a line break would end
-    the line), blanks at either end (systemd strips them) and a trailing
-    backslash (a line continuation).
+  - Refused, with the reason, exactly what systemd cannot read back in such
+    a value - a line break (LF, CR) or NUL, blanks at either end (systemd
+    strips them), an odd number of trailing backslashes (a line
+    continuation), a Unicode noncharacter (systemd ignores a line that is
+    not valid UTF-8 for it), a value longer than a line of a unit file
+    (1 MiB).
   - Meant for templates, after the role has validated its input with messages
     that name the variable; the error here only names the reason.
 options:

@@ -134,3 +134,16 @@ def test_every_filter_carries_the_quote_error_reason(name, args):
     with pytest.raises(AnsibleFilterError) as wrapped:
         _filter(name)(*args)
     assert str(wrapped.value.message) == "%s: %s" % (name, direct.value)
+
+
+@pytest.mark.parametrize("name, args", [
+    ("systemd_env", ("X", None)),
+    ("systemd_value", (True,)),
+    ("systemd_escape_path", (["/a"],)),
+    ("nginx_word", (None,)),
+    ("nginx_directive", ({"a": 1},)),
+    ("ip_batch_line", (["link", None],)),
+])
+def test_a_value_that_is_not_a_string_or_number_is_refused(name, args):
+    with pytest.raises(AnsibleFilterError, match="^%s: .*not a string" % name):
+        _filter(name)(*args)
