@@ -474,24 +474,34 @@ def _exec_words(value, resolve):
 
 def _replace_env(word):
     """replace_env_argv() with an empty environment, for one word: a word
-    "$NAME" disappears, "${NAME}" is empty, "$$" is "$"."""
+    "$NAME" disappears; in any other word, "${NAME}" is empty and "$$" is
+    "$" (replace_env(), whose states these are: "${NAME:..." is not a
+    variable, and an unterminated "${" keeps the rest as it is)."""
     if word[:1] == b"$" and word[1:2] not in (b"{", b"$"):
         return None
-    out, pos = [], 0
-    while pos < len(word):
-        if word[pos:pos + 2] == b"$$":
-            out.append(b"$")
-            pos += 2
-        elif word[pos:pos + 2] == b"${":
-            stop = word.find(b"}", pos + 2)
-            if stop < 0 or b":" in word[pos + 2:stop]:
-                out.append(word[pos:pos + 1])  # not a variable: kept as it is
-                pos += 1
+    if b"$" not in word:
+        return word
+    text, curly, variable = range(3)
+    state, start, out = text, 0, []
+    for pos in range(len(word)):
+        char = word[pos:pos + 1]
+        if state == text:
+            if char == b"$":
+                state = curly
+        elif state == curly:
+            if char == b"{":
+                out.append(word[start:pos - 1])
+                start, state = pos - 1, variable
+            elif char == b"$":
+                out.append(word[start:pos])
+                start, state = pos + 1, text
             else:
-                pos = stop + 1
-        else:
-            out.append(word[pos:pos + 1])
-            pos += 1
+                state = text
+        elif char == b"}":
+            start, state = pos + 1, text
+        elif char == b":":
+            state = text
+    out.append(word[start:])
     return b"".join(out)
 
 

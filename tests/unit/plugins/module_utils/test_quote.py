@@ -23,8 +23,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import os
 import re
+import subprocess
+import sys
 import tempfile
 
 import crossplane
@@ -35,25 +38,10 @@ from hypothesis import strategies as st
 from ansible_collections.mptcp.linux.plugins.module_utils import _quote
 from ansible_collections.mptcp.linux.plugins.module_utils._quote import QuoteError
 from ansible_collections.mptcp.linux.tests import quote_consumers as consumer
+from ansible_collections.mptcp.linux.tests import quote_samples
+from ansible_collections.mptcp.linux.tests.quote_samples import PIECES
 
 EXAMPLES = settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-# Pieces that break quoting, alone or side by side.
-NASTY = [
-    "\\", '"', "'", "#", ";", "{", "}", "%", "$", " ", "\t", "\r", "\n", "\u2028", "\u2029",
-    "\x00", "\x01", "\x0b", "\x1b", "\x7f", "\x80", "\x85", "\x9b", "\xa0", "\xad", "\xe9", "\u20ac",
-    "\U0001f600", "\ufeff", "\u200b", "\u202e", "\ufffe", "\uffff", "\ufdd0", "\U0001fffe", "\U0010ffff",
-    "\ud800", "\udc80", "${", "$$", "%%", "%n", "%z", "%%n", "\\;", "\\\\", "\\\n", "\\x41", "\\u00e9",
-    "\\n", '\\"', "}}", "{}", "a", "Z", "0", "/", "-", "=", "@", ":", ")", "(", "*", "..", ".",
-]
-# A byte string drawn by Hypothesis picks pieces from this table: the nasty
-# pieces, then characters of every kind (ASCII, Latin-1, other scripts,
-# combining marks, private use, unassigned, astral), so that one cheap draw
-# makes a value; st.text() adds arbitrary characters on top.
-PIECES = NASTY + [chr(c) for c in (
-    list(range(0x21, 0x7f)) + list(range(0x80, 0x100, 3)) + [0x300, 0x301, 0x391, 0x5d0, 0x627, 0x915, 0x4e2d, 0xac00,
-                                                             0xe000, 0xf8ff, 0x0378, 0x10ffff, 0x1d11e, 0x2f800, 0xe0001])]
-PIECES = (PIECES * 2)[:256]
 
 
 def _text_of(drawn):
@@ -342,6 +330,7 @@ PROGRAM = st.one_of(st.sampled_from(["/bin/echo", "echo", "/opt/my app/bin/run",
 @given(PROGRAM, WORDS)
 @example("/bin/echo", [";", "\\;", "%n", "$HOME", "${HOME}", "$$", "a\\", "\x80", "\ufffe", "\U0001fffe"])
 @example("/usr/bin/$HOME", [])
+@example("/bin/echo${$$", ["${a:-$$}", "${$$", "$${x}"])
 @example("/usr/bin/a$$b", [])
 @example(";", [])
 def test_systemd_exec_argv_round_trip(program, args):
@@ -510,9 +499,21 @@ def test_systemd_escape_path_is_systemd_escape(path):
     assert escaped == expected
 
 
+def _relaxed_words(value):
+    """The words systemd would see, whatever their escapes."""
+    words, pos = [], 0
+    flags = consumer.EXTRACT_UNQUOTE | consumer.EXTRACT_CUNESCAPE | consumer.EXTRACT_RELAX | consumer.EXTRACT_UNESCAPE_RELAX
+    while True:
+        word, pos = consumer.extract_first_word(_utf8(value), pos, flags)
+        if word is None:
+            return words
+        words.append(word)
+
+
 @EXAMPLES
 @given(EXEC_STRING)
 @example("-/bin/echo a")
+@example('"%"a')
 @example("/bin/echo %n")
 @example("; /bin/echo")
 def test_systemd_exec_parse_reads_like_systemd(text):
@@ -529,12 +530,23 @@ def test_systemd_exec_parse_reads_like_systemd(text):
     except QuoteError:
         # Refused: systemd refuses or warns too, or the value uses a
         # specifier, a prefix or a lone ";".
-        specifier = re.search(r"%[A-Za-z0-9]", value.replace("%%", ""))
-        first = consumer.extract_first_word(_utf8(value), 0, consumer.EXTRACT_UNQUOTE | consumer.EXTRACT_RELAX)[0] or b""
+        words = _relaxed_words(value)
+        specifier = any(re.search(b"%[A-Za-z0-9]", re.sub(b"%%", b"", w)) for w in words)
+        first = (words or [b""])[0]
         assert commands is None or warnings or separators or specifier or first[:1] in (b"@", b"-", b":", b"+", b"!", b"|")
         return
     assert commands is not None and not warnings and not separators and len(commands) <= 1
     assert argv == (consumer.replace_env_argv(commands[0][2], []) if commands else [])
+
+
+@EXAMPLES
+@given(st.binary(max_size=12).map(lambda b: "".join("${}:$-xA "[i % 9] for i in bytearray(b))))
+@example("${$$")
+@example("a${b:-$$}c")
+def test_systemd_environment_expansion_is_replace_env(word):
+    expected = consumer.replace_env_argv([_utf8(word)], [])
+    got = _quote._replace_env(_utf8(word))
+    assert ([] if got is None else [got]) == expected
 
 
 # ---------------------------------------------------------------- examples
@@ -697,3 +709,42 @@ def test_scalars_only(value):
         with pytest.raises(QuoteError, match="not a string"):
             render(value)
     assert _quote.nginx_word(80) == "80" and _quote.systemd_env("PORT", 8080) == '"PORT=8080"'
+
+
+# ---------------------------------------------------------------- samples
+#
+# tests/quote_samples.py: the unit a VM test runs under systemd.
+
+
+def test_quote_samples_unit_reads_back_with_systemds_rules():
+    unit = _utf8(quote_samples.unit_text("/run/quote-samples.json"))
+    assignments, warnings = consumer.parse_unit(unit)
+    env = []
+    for _section, key, raw in assignments:
+        if key == "Environment":
+            consumer.config_parse_environ(raw, env, warnings)
+    (value,) = [raw for _section, key, raw in assignments if key == "ExecStart"]
+    (description,) = [raw for _section, key, raw in assignments if key == "Description"]
+    commands = consumer.config_parse_exec(value, warnings)
+    assert not warnings and len(commands) == 1
+    argv = consumer.replace_env_argv(commands[0][2], env)
+    assert argv == [_utf8(a) for a in quote_samples.argv("/usr/bin/python3", "/run/quote-samples.json")]
+    assert sorted(env) == sorted(_utf8(k + "=" + v) for k, v in quote_samples.environment().items())
+    assert consumer.specifier_printf(description) == _utf8(quote_samples.DESCRIPTION)
+    # Environment= cannot carry the noncharacters (systemd's UTF-8 check).
+    assert set(quote_samples.samples()) - set(quote_samples.environment().values()) == {"\ufffe", "\ufdd0", "\U0001fffe", "\U0010ffff"}
+
+
+def test_quote_samples_check_finds_every_difference(tmp_path):
+    output = tmp_path / "record.json"
+    env = dict((k, v) for k, v in os.environ.items() if not k.startswith(quote_samples.ENV_PREFIX))
+    env.update(quote_samples.environment())
+    argv = quote_samples.argv(sys.executable, str(output))
+    subprocess.run(argv, env=env, check=True)
+    record = json.loads(output.read_text())
+    assert quote_samples.check(record) == []
+    record["argv"][3] = "41"
+    del record["env"][quote_samples.ENV_PREFIX + "02"]
+    record["env"][quote_samples.ENV_PREFIX + "99"] = "41"
+    assert [p.split(":")[0] for p in quote_samples.check(record)] == [
+        "argv[3]", quote_samples.ENV_PREFIX + "02", quote_samples.ENV_PREFIX + "99"]
