@@ -50,7 +50,7 @@ help:
 	@echo "make test         venv, then unit, lint, sanity, build, integration, molecule (tools/test-all:"
 	@echo "                  guest images built in the background, a table of layer times at the end)"
 	@echo "make collection   link .build/collections/ansible_collections/mptcp/linux to the tree"
-	@echo "make clean        remove .build and tests/output"
+	@echo "make clean        remove .build, tests/output and the test caches"
 
 venv:
 	tools/bootstrap
@@ -103,4 +103,4 @@ test: venv
 	tools/test-all
 
 clean:
-	rm -rf .build tests/output .pytest_cache
+	rm -rf .build tests/output .pytest_cache .hypothesis
