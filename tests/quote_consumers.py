@@ -479,8 +479,8 @@ def config_parse_environ(rvalue, env, warnings):
 
 def _env_get(env, name):
     for assignment in env:
-        key, _, value = assignment.partition(b"=")
-        if key == name:
+        key, equals, value = assignment.partition(b"=")
+        if equals and key == name:
             return value
     return None
 

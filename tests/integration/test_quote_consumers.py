@@ -58,8 +58,8 @@ def _encodable(text):
     return True
 
 
-def _run(argv, **kwargs):
-    return subprocess.run(argv, capture_output=True, **kwargs)
+def _run(argv, check=False, **kwargs):
+    return subprocess.run(argv, capture_output=True, check=check, **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -528,9 +528,9 @@ def test_systemd_loads_rendered_units_exactly(values):
         expected[name] = (meant.encode("utf-8"), [], [[b"/bin/true"]])
     argv = ["/bin/echo"] + args
     units["quote-all.service"] = ("[Unit]\nDescription=all\nDefaultDependencies=no\n[Service]\nType=oneshot\n%s\nExecStart=%s\n"
-                                  % ("".join("Environment=%s\n" % e for e, _ in env), _quote.systemd_exec_argv(argv)))
+                                  % ("".join("Environment=%s\n" % line for line, assignment in env), _quote.systemd_exec_argv(argv)))
     # The dump shows argv before environment expansion: "$$" as written.
-    expected["quote-all.service"] = (b"all", [a for _, a in env],
+    expected["quote-all.service"] = (b"all", [assignment for line, assignment in env],
                                      [[argv[0].encode()] + [a.replace("$", "$$").encode("utf-8") for a in args]])
     units["quote.target"] = "[Unit]\nDescription=t\nDefaultDependencies=no\nWants=%s\n" % " ".join(sorted(expected))
     dump, log = _systemd_test(units, "quote.target")
