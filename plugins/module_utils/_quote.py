@@ -157,7 +157,7 @@ def systemd_exec_word(word):
     exactly ``word``."""
     word = _text(word)
     if word == ";":
-        return "\\;"  # a lone ";", even quoted, separates commands
+        return "\\;"  # bare, a lone ";" separates commands
     if _PLAIN_EXEC_WORD.fullmatch(word):
         return word
     return systemd_quoted(word, expand_env=True)
