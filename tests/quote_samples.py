@@ -71,6 +71,15 @@ RECORDER = (
 )
 
 
+def encodable(text):
+    """Whether the text can be written as UTF-8 (no lone surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeError:
+        return False
+    return True
+
+
 def samples():
     """About 60 values that break naive quoting, in a fixed order."""
     return [

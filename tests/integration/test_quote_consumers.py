@@ -36,7 +36,7 @@ from hypothesis import strategies as st
 from ansible_collections.mptcp.linux.plugins.module_utils import _quote
 from ansible_collections.mptcp.linux.plugins.module_utils._quote import QuoteError
 from ansible_collections.mptcp.linux.tests import quote_samples
-from ansible_collections.mptcp.linux.tests.quote_samples import PIECES
+from ansible_collections.mptcp.linux.tests.quote_samples import PIECES, encodable
 
 SYSTEMD = "/lib/systemd/systemd"
 
@@ -48,14 +48,6 @@ def _examples(count):
 
 def _text(pieces):
     return "".join(PIECES[b] for b in bytearray(pieces))
-
-
-def _encodable(text):
-    try:
-        text.encode("utf-8")
-    except UnicodeError:
-        return False
-    return True
 
 
 def _run(argv, check=False, **kwargs):
@@ -96,7 +88,7 @@ def _ifname_ok(name):
     "%", no byte the kernel's isspace() takes (tab..CR, space, and 0xA0,
     which is the second byte of "à" and many more)."""
     raw = name.encode("utf-8", "surrogatepass")
-    return (0 < len(raw) < 16 and name not in (".", "..", "lo") and _encodable(name)
+    return (0 < len(raw) < 16 and name not in (".", "..", "lo") and encodable(name)
             and not any(b in bytearray(b"\0/:% \t\n\v\f\r\xa0") for b in bytearray(raw)))
 
 
@@ -320,7 +312,7 @@ def nginx(namespace):
 # "return" expands variables in its text: the values hold no "$".
 RETURN_VALUES = st.lists(
     st.tuples(st.binary(max_size=12), st.sampled_from([1] * 14 + [200, 500]))
-    .map(lambda t: _text(t[0]).replace("$", "") * t[1]).filter(lambda v: _encodable(v) and "\0" not in v),
+    .map(lambda t: _text(t[0]).replace("$", "") * t[1]).filter(lambda v: encodable(v) and "\0" not in v),
     min_size=1, max_size=40)
 
 
@@ -401,7 +393,7 @@ def _systemd_escape(paths):
 
 PATH_PIECES = PIECES[:200] + ["/", "/", "/./", "/../", "//", ".", "..", "-", ".a", "\u00e9", "x" * 255, "x" * 256, "/a", "a"] * 4
 PATHS = st.lists(st.binary(max_size=12).map(lambda b: "".join(PATH_PIECES[i] for i in bytearray(b)))
-                 .filter(lambda p: _encodable(p) and "\0" not in p and not p.startswith("-")), min_size=1, max_size=40)
+                 .filter(lambda p: encodable(p) and "\0" not in p and not p.startswith("-")), min_size=1, max_size=40)
 
 
 @pytest.mark.skipif(not shutil.which("systemd-escape"), reason="needs systemd-escape")

@@ -39,7 +39,7 @@ from ansible_collections.mptcp.linux.plugins.module_utils import _quote
 from ansible_collections.mptcp.linux.plugins.module_utils._quote import QuoteError
 from ansible_collections.mptcp.linux.tests import quote_consumers as consumer
 from ansible_collections.mptcp.linux.tests import quote_samples
-from ansible_collections.mptcp.linux.tests.quote_samples import PIECES
+from ansible_collections.mptcp.linux.tests.quote_samples import PIECES, encodable
 
 # 1000 examples for each renderer's round trip; 300 for the checks of
 # _quote's parsers and helpers against the ports, which the round trips
@@ -82,14 +82,6 @@ def _utf8(text):
     return text.encode("utf-8", "surrogatepass")
 
 
-def _encodable(text):
-    try:
-        text.encode("utf-8")
-    except UnicodeError:
-        return False
-    return True
-
-
 # ---------------------------------------------------------------- ip -batch
 #
 # An ip -batch word is bare, or in double or single quotes with no escapes:
@@ -113,7 +105,7 @@ def _ip_reads_back(line_words, words):
 
 
 def _ip_word_is_writable(word):
-    return _encodable(word) and any(_ip_reads_back(["x", c], ["x", word]) for c in _ip_candidates(word))
+    return encodable(word) and any(_ip_reads_back(["x", c], ["x", word]) for c in _ip_candidates(word))
 
 
 @EXAMPLES
@@ -149,7 +141,7 @@ IP_LINE = st.binary(max_size=20).map(lambda b: "".join(IP_LINE_PIECES[i] for i i
 @PARSER_EXAMPLES
 @given(IP_LINE)
 def test_ip_batch_split_reads_like_iproute2(line):
-    assume(_encodable(line) and "\n" not in line and "\x00" not in line)
+    assume(encodable(line) and "\n" not in line and "\x00" not in line)
     try:
         commands = consumer.ip_batch(_utf8(line) + b"\n")
         expected = commands[0] if commands else []
@@ -225,7 +217,7 @@ def test_nginx_word_round_trip(value):
         word = _quote.nginx_word(value)
     except QuoteError as e:
         event(_reason(e))
-        if not _encodable(value) or "\x00" in value:
+        if not encodable(value) or "\x00" in value:
             return
         # Too long: nginx refuses the word from any position in the file.
         rendered = _quote._nginx_render(value)
@@ -274,7 +266,7 @@ DIRECTIVE = st.binary(max_size=16).map(lambda b: "".join(DIRECTIVE_PIECES[i] for
 @example('return 200 "x"y')
 @example('return 200 "x")y')
 def test_nginx_directive_reads_like_nginx_and_keeps_its_words(text):
-    assume(_encodable(text) and "\x00" not in text)
+    assume(encodable(text) and "\x00" not in text)
     read, comments = _nginx_reads_one_directive(text)
     try:
         words = _quote.nginx_arguments(text)
@@ -350,7 +342,7 @@ def test_systemd_exec_argv_round_trip(program, args):
 
 
 def _assert_exec_argv_unwritable(argv):
-    if not all(_encodable(w) and "\x00" not in w for w in argv) or argv[0][:1] == "|":
+    if not all(encodable(w) and "\x00" not in w for w in argv) or argv[0][:1] == "|":
         return  # "|" is a prefix from systemd 258 on
     # The program has one form, quoted, its text both path and argv[0].
     if _exec_argv(_quote.systemd_quoted(argv[0], expand_env=False)) != [_utf8(argv[0])]:
@@ -374,7 +366,7 @@ def test_systemd_env_round_trip(name, value):
     except QuoteError as e:
         event(_reason(e))
         name_ok = "=" not in name and consumer.env_assignment_is_valid(_utf8(name) + b"=")
-        value_ok = _encodable(value) and "\x00" not in value and consumer.env_assignment_is_valid(b"A=" + _utf8(value))
+        value_ok = encodable(value) and "\x00" not in value and consumer.env_assignment_is_valid(b"A=" + _utf8(value))
         assert not (name_ok and value_ok)
         return
     event("read back")
@@ -417,7 +409,7 @@ def test_systemd_value_round_trip(text):
     except QuoteError as e:
         event(_reason(e))
         # The only escape is %%: with it, systemd does not read back the text.
-        assert not _encodable(text) or _description(text.replace("%", "%%")) != _utf8(text)
+        assert not encodable(text) or _description(text.replace("%", "%%")) != _utf8(text)
         return
     event("read back")
     assert _description(rendered) == _utf8(text)
@@ -442,7 +434,7 @@ def test_systemd_exec_string_is_systemd_syntax_that_loads_cleanly(text):
         value = _quote.systemd_exec_string_problems(text)
     except QuoteError as e:
         event(_reason(e))
-        assume(_encodable(text))
+        assume(encodable(text))
         # Or a prefix ("|" is one from systemd 258 on), which the role
         # does not take.
         commands = _exec_string_commands(text)
@@ -489,7 +481,7 @@ PATH_PIECES = PIECES[:183] + ["/", "/", "/./", "/../", "//", ".", "..", "-", ".a
 @example("")
 @example("/a/../b")
 def test_systemd_escape_path_is_systemd_escape(path):
-    assume(_encodable(path) and "\x00" not in path)
+    assume(encodable(path) and "\x00" not in path)
     try:
         expected = consumer.unit_name_path_escape(_utf8(path)).decode()
     except consumer.Refused:
@@ -522,7 +514,7 @@ def _relaxed_words(value):
 @example("/bin/echo %n")
 @example("; /bin/echo")
 def test_systemd_exec_parse_reads_like_systemd(text):
-    assume(_encodable(text) and not any(c in text for c in "\x00\n\r"))
+    assume(encodable(text) and not any(c in text for c in "\x00\n\r"))
     value = text.strip(" \t\n\r")
     assume(not _quote._odd_trailing_backslashes(value))
     warnings, separators = [], []
