@@ -94,9 +94,11 @@ lab: $(STAMP) | $(COLLECTION_LINK)
 SCENARIOS ?= $(patsubst molecule/%/molecule.yml,%,$(sort $(wildcard molecule/*/molecule.yml)))
 
 molecule: $(STAMP) | $(COLLECTION_LINK)
-	@all=($(SCENARIOS)) failed=(); for s in "$${all[@]}"; do \
-	    tools/molecule "$$s" || failed+=("$$s"); done; \
+	@all=($(SCENARIOS)) failed=() times=(); for s in "$${all[@]}"; do t0=$$SECONDS; \
+	    tools/molecule "$$s" && r=passed || { r=failed; failed+=("$$s"); }; \
+	    times+=("$$(printf '%-16s %5d s  %s' "$$s" $$((SECONDS - t0)) $$r)"); done; \
 	echo "molecule: $$(( $${#all[@]} - $${#failed[@]} )) passed, $${#failed[@]} failed"; \
+	printf '    %s\n' "$${times[@]}"; \
 	if (( $${#failed[@]} )); then echo "make molecule: failed: $${failed[*]}" >&2; exit 1; fi
 
 test: venv
