@@ -146,6 +146,25 @@ def plan(desired):
     return before, after, changes
 
 
+def read_only():
+    """Whether PROC_DIR is on a read-only mount, as /proc/sys is in an
+    unprivileged container: every write would fail with EROFS."""
+    try:
+        return bool(os.statvfs(PROC_DIR).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
+def read_only_message(changes):
+    """Why CHANGES [(key, text)] cannot be written where PROC_DIR is read-only,
+    and the usual remedies."""
+    return ("%s is read-only here (a read-only mount of /proc/sys, as in an unprivileged container), so %s cannot be "
+            "written. Nothing was changed. Run the container privileged (docker/podman run --privileged), or set the "
+            "knobs when the container starts: %s"
+            % (PROC_DIR, ", ".join("net.mptcp.%s=%s" % change for change in changes),
+               " ".join("--sysctl net.mptcp.%s=%s" % change for change in changes)))
+
+
 def command(change):
     """The ``sysctl -w`` line equivalent to writing one (key, text) change."""
     return "sysctl -w net.mptcp.%s=%s" % change
@@ -171,6 +190,8 @@ def apply(changes, sent):
             write(key, text)
         except (IOError, OSError) as exc:
             failed = rollback(done, sent) + not_as_before([(key, old)])
+            if exc.errno == errno.EROFS and not done and not failed:
+                raise SysctlError(read_only_message(changes))
             raise SysctlError("net.mptcp.%s: the kernel refused %r (%s). %s"
                               % (key, text, exc.strerror or exc,
                                  rollback_outcome(done, failed, first="it was the first knob to write, and it reads back as before")))

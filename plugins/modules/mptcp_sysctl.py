@@ -106,6 +106,12 @@ notes:
   - "Bad input (a knob this kernel lacks, a value out of range, a scheduler or
     path manager the kernel does not offer, a O(persist_path) in a directory
     that does not exist) fails before anything is written."
+  - "Where C(/proc/sys/net/mptcp) is read-only (a read-only mount of C(/proc/sys),
+    as in an unprivileged container) and a knob differs from the request, the
+    module fails before anything is written, in check mode too. The message
+    names the knobs and the usual remedies: run the container privileged, or
+    set the knobs at container start (C(--sysctl net.mptcp.enabled=1) and the
+    like). Knobs that already hold the requested values need no write."
   - "With O(persist=true), the file is staged first: written and synced under
     a temporary name next to O(persist_path). A path that cannot be written (a
     directory, a place under C(/proc), a read-only file system) fails there,
@@ -294,6 +300,10 @@ def main():
             before, after, changes = _sysctl.plan(desired)
         except _sysctl.SysctlError as exc:
             module.fail_json(msg=str(exc))
+        # Knobs that already hold the requested values need no write: a
+        # container started with --sysctl passes on a read-only /proc/sys.
+        if changes and _sysctl.read_only():
+            module.fail_json(msg=_sysctl.read_only_message(changes), before=before, after=before, commands=[], changes=[])
 
         commands = [_sysctl.command(change) for change in changes]
         result = dict(

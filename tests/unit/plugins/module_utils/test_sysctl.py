@@ -431,3 +431,73 @@ def test_staged_file_in_a_directory_it_cannot_create_in(tmp_path, monkeypatch):
     with pytest.raises(OSError) as excinfo:
         _sysctl.StagedFile(str(tmp_path / "90-mptcp.conf"), "new\n")
     assert excinfo.value.strerror == "cannot create a file in %s (Read-only file system)" % tmp_path
+
+
+# ---------------------------------------------------------------- read-only /proc/sys
+
+
+class _Statvfs(object):
+    def __init__(self, flags):
+        self.f_flag = flags
+
+
+@pytest.mark.parametrize("flags, expected", [(os.ST_RDONLY | os.ST_NOSUID, True), (os.ST_NOSUID, False), (0, False)])
+def test_read_only_is_the_mount_flag(kernel, monkeypatch, flags, expected):
+    proc = kernel(LINUX_6_16)
+    asked = []
+    monkeypatch.setattr(os, "statvfs", lambda path: asked.append(path) or _Statvfs(flags))
+    assert _sysctl.read_only() is expected
+    assert asked == [str(proc)]
+
+
+def test_read_only_on_a_writable_directory(kernel):
+    kernel(LINUX_6_16)
+    assert _sysctl.read_only() is False
+
+
+def test_read_only_without_mptcp_is_left_to_validate(kernel):
+    """No directory at all is validate()'s error (no CONFIG_MPTCP), not a mount question."""
+    assert _sysctl.read_only() is False
+
+
+def test_read_only_message_names_the_cause_and_the_remedies():
+    message = _sysctl.read_only_message([("enabled", "1"), ("add_addr_timeout", "60")])
+    assert message.startswith("%s is read-only here (a read-only mount of /proc/sys, as in an unprivileged container)"
+                              % _sysctl.PROC_DIR)
+    assert "net.mptcp.enabled=1, net.mptcp.add_addr_timeout=60 cannot be written. Nothing was changed." in message
+    assert "privileged" in message
+    assert message.endswith("--sysctl net.mptcp.enabled=1 --sysctl net.mptcp.add_addr_timeout=60")
+
+
+def test_apply_first_write_on_a_read_only_mount_says_why(kernel, monkeypatch):
+    """EROFS on the first write (the mount turned read-only after the check):
+    nothing was written, and the message gives the remedies."""
+    proc = kernel(LINUX_6_16)
+
+    def write(name, value):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+
+    monkeypatch.setattr(_sysctl, "write", write)
+    changes = [("enabled", "0"), ("close_timeout", "5")]
+    with pytest.raises(SysctlError) as excinfo:
+        _sysctl.apply(changes, [])
+    assert str(excinfo.value) == _sysctl.read_only_message(changes)
+    assert content(proc, "enabled") == "1\n"
+
+
+def test_apply_later_read_only_write_reports_the_rollback(kernel, monkeypatch):
+    """EROFS after a knob was written is a refusal like any other: the
+    message says what was put back, not that nothing was written."""
+    kernel(LINUX_6_16)
+    real_write = _sysctl.write
+
+    def write(name, value):
+        if name == "close_timeout":
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+        real_write(name, value)
+
+    monkeypatch.setattr(_sysctl, "write", write)
+    with pytest.raises(SysctlError) as excinfo:
+        _sysctl.apply([("enabled", "0"), ("close_timeout", "5")], [])
+    assert str(excinfo.value).startswith("net.mptcp.close_timeout: the kernel refused '5' (Read-only file system). "
+                                         "Nothing was changed: the 1 knob(s) already written")
