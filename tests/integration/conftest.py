@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import shutil
+import shlex
 import signal
 import subprocess
 import sys
@@ -370,3 +371,35 @@ def assert_idempotent(results, states, expect_change=True):
     assert real2["changed"] is False, real2
     assert states[3] == states[2], "the second real run changed the kernel state"
     assert real2["diff"]["before"] == real2["diff"]["after"]
+
+
+def mount_namespace_interpreter(path, netns, python, setup):
+    """An inventory interpreter that runs PYTHON inside NETNS and a private
+    mount namespace prepared by SETUP, a list of commands (argv lists) run
+    there first, e.g. a read-only /proc/sys or an overlay on /etc. Nothing
+    of it reaches the machine's own mounts."""
+    script = path.parent / (path.name + "-setup")
+    script.write_text("#!/bin/sh\nset -e\n" + "".join(" ".join(shlex.quote(word) for word in argv) + "\n"
+                                                       for argv in setup))
+    script.chmod(0o755)
+    # Arguments go through "$@"; nothing is spliced into the shell text.
+    path.write_text("#!/bin/sh\nexec unshare --mount --propagation private -- sh -c "
+                    "'setup=$0 ns=$1 py=$2; shift 2; \"$setup\" && exec ip netns exec \"$ns\" \"$py\" \"$@\"' "
+                    "%s %s %s \"$@\"\n" % (shlex.quote(str(script)), shlex.quote(netns.name), shlex.quote(python)))
+    path.chmod(0o755)
+    return str(path)
+
+
+def overlay_etc(tmp_path):
+    """(setup commands, upper directory): /etc behind an overlay whose upper
+    directory receives every file written under /etc."""
+    upper, work = tmp_path / "etc-upper", tmp_path / "etc-work"
+    upper.mkdir()
+    work.mkdir()
+    return [["mount", "-t", "overlay", "overlay", "-o", "lowerdir=/etc,upperdir=%s,workdir=%s" % (upper, work), "/etc"]], upper
+
+
+# sd_booted() true: /run/systemd/system is a directory (on a private tmpfs).
+SYSTEMD_BOOTED = [["mount", "-t", "tmpfs", "tmpfs", "/run/systemd"], ["mkdir", "/run/systemd/system"]]
+# /proc/sys read-only, as in an unprivileged container.
+PROC_SYS_READ_ONLY = [["mount", "--bind", "/proc/sys", "/proc/sys"], ["mount", "-o", "remount,bind,ro", "/proc/sys"]]

@@ -24,7 +24,7 @@ import subprocess
 import pytest
 import yaml
 
-from conftest import INTERPRETERS, REPO, VENV_BIN, Netns, Runner, ip
+from conftest import INTERPRETERS, REPO, SYSTEMD_BOOTED, VENV_BIN, Netns, Runner, ip, mount_namespace_interpreter
 
 OFFLINE = {"mptcp_persist": False, "mptcp_install_packages": False}
 BASE = dict(OFFLINE, mptcp_endpoint_interfaces=["lan0", "lan1"], mptcp_limits_subflows=4,
@@ -287,6 +287,8 @@ def test_restore_files_replay_the_state(host, tmp_path):
     assert not run.failed, run.failure()
     applied = host.netns.state()
 
+    # mptcp_persist: true needs systemd: a private /run/systemd/system.
+    host.wrapper = mount_namespace_interpreter(tmp_path / "python-booted", host.netns, first_python(), SYSTEMD_BOOTED)
     rendered = host.apply(dict(role_vars, mptcp_persist=True, mptcp_restore_dir=str(tmp_path / "etc-mptcp")), check=True)
     assert not rendered.failed, rendered.failure()
     files = {}
