@@ -374,18 +374,19 @@ def assert_idempotent(results, states, expect_change=True):
 
 
 def mount_namespace_interpreter(path, netns, python, setup):
-    """An inventory interpreter that runs PYTHON inside NETNS and a private
-    mount namespace prepared by SETUP, a list of commands (argv lists) run
-    there first, e.g. a read-only /proc/sys or an overlay on /etc. Nothing
+    """An inventory interpreter that runs PYTHON inside NETNS (None: the
+    current network namespace) and a private mount namespace prepared by
+    SETUP, a list of commands (argv lists) run there first, e.g. a read-only /proc/sys or an overlay on /etc. Nothing
     of it reaches the machine's own mounts."""
     script = path.parent / (path.name + "-setup")
     script.write_text("#!/bin/sh\nset -e\n" + "".join(" ".join(shlex.quote(word) for word in argv) + "\n"
                                                        for argv in setup))
     script.chmod(0o755)
     # Arguments go through "$@"; nothing is spliced into the shell text.
+    command = (["ip", "netns", "exec", netns.name] if netns is not None else []) + [python]
     path.write_text("#!/bin/sh\nexec unshare --mount --propagation private -- sh -c "
-                    "'setup=$0 ns=$1 py=$2; shift 2; \"$setup\" && exec ip netns exec \"$ns\" \"$py\" \"$@\"' "
-                    "%s %s %s \"$@\"\n" % (shlex.quote(str(script)), shlex.quote(netns.name), shlex.quote(python)))
+                    "'\"$0\" && exec \"$@\"' %s \"$@\"\n"
+                    % " ".join(shlex.quote(word) for word in [str(script)] + command))
     path.chmod(0o755)
     return str(path)
 

@@ -22,7 +22,7 @@ import subprocess
 import pytest
 import yaml
 
-from conftest import (PROC_SYS_READ_ONLY, REPO, SYSTEMD_BOOTED, VENV_BIN, Runner, files_under,
+from conftest import (PROC_SYS_READ_ONLY, REPO, SYSTEMD_BOOTED, VENV_BIN, Runner, files_under, run_unit_role,
                       mount_namespace_interpreter, overlay_etc, run_module)
 from test_role_mptcp import RoleRun, first_python
 
@@ -211,3 +211,28 @@ def test_role_on_a_read_only_proc_sys_with_the_sysctls_set(read_only):
     assert ns.limits() == {"subflows": 2, "add_addr_accepted": 2}
     assert [(e["address"], e["flags"]) for e in ns.endpoints()] == [("192.0.2.10", ["subflow"])]
     assert read_only.written_to_etc() == []
+
+
+# ---------------------------------------------------------------- the roles that need systemd
+
+
+@pytest.mark.parametrize("role, unit_dir_var, role_vars, reason", [
+    ("mptcp.linux.mptcp_socket", "__mptcp_socket_unit_dir",
+     {"mptcp_socket_units": [{"name": "echo", "listen": ["7000"], "accept": True, "exec_start": ["/usr/bin/cat"]}]},
+     "its socket units and drop-ins take effect only through systemd"),
+    ("mptcp.linux.mptcpize", "__mptcpize_unit_dir", {"mptcpize_services": [{"name": "ssh"}]},
+     "its drop-ins take effect only when systemd starts the services"),
+    ("mptcp.linux.mptcpd", "__mptcpd_unused", {"mptcpd_install_packages": False},
+     "it starts and restarts mptcp.service through systemd"),
+], ids=["mptcp_socket", "mptcpize", "mptcpd"])
+def test_roles_that_need_systemd_say_so_first(role_runner, role, unit_dir_var, role_vars, reason):
+    """Without systemd as PID 1 (this machine): the role's first check after
+    its input fails, naming the reason, and nothing was written."""
+    failed, written = run_unit_role(role_runner, role, unit_dir_var, role_vars)
+    assert failed is not None, "the role ran without systemd"
+    name = role.rsplit(".", 1)[1]
+    assert failed["msg"] == (
+        "%s needs systemd, which is not running here (no /run/systemd/system, as in most containers and CI runners): "
+        "%s. Nothing was changed.%s" % (name, reason, " Set mptcpd_manage_service: false to only write the "
+                                                      "configuration." if name == "mptcpd" else ""))
+    assert written == []

@@ -21,7 +21,7 @@ import subprocess
 import pytest
 import yaml
 
-from conftest import REPO, assert_refused_before_writing, run_unit_role
+from conftest import REPO, SYSTEMD_BOOTED, assert_refused_before_writing, mount_namespace_interpreter, run_unit_role
 
 TEMPLATES = os.path.join(REPO, "roles", "mptcp_socket", "templates")
 
@@ -78,6 +78,9 @@ def test_bad_input_is_refused_before_writing(role_runner, role_vars, expected, c
 @pytest.mark.parametrize("role_vars", [{"mptcp_socket_units": [ECHO]}, {"mptcp_socket_dropins": [{"name": "ssh"}]}],
                          ids=["units", "dropins"])
 def test_old_systemd_fails_naming_version_and_alternatives(role_runner, role_vars):
+    # systemd seen as PID 1 (a private /run/systemd/system), its version old.
+    role_runner.python = mount_namespace_interpreter(role_runner.tmp_path / "python-booted", None, role_runner.python,
+                                                     SYSTEMD_BOOTED)
     failed, written = run_role(role_runner, role_vars)
     assert failed is not None
     assert "this host runs systemd %d" % systemd_version() in failed["msg"], failed["msg"]
