@@ -379,8 +379,8 @@ def mount_namespace_interpreter(path, netns, python, setup):
     SETUP, a list of commands (argv lists) run there first, e.g. a read-only /proc/sys or an overlay on /etc. Nothing
     of it reaches the machine's own mounts."""
     script = path.parent / (path.name + "-setup")
-    script.write_text("#!/bin/sh\nset -e\n" + "".join(" ".join(shlex.quote(word) for word in argv) + "\n"
-                                                       for argv in setup))
+    lines = [" ".join(shlex.quote(word) for word in argv) for argv in setup]
+    script.write_text("#!/bin/sh\nset -e\n" + "".join(line + "\n" for line in lines))
     script.chmod(0o755)
     # Arguments go through "$@"; nothing is spliced into the shell text.
     command = (["ip", "netns", "exec", netns.name] if netns is not None else []) + [python]
