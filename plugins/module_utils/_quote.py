@@ -4,9 +4,9 @@
 """Private: write a value into a foreign format so that its consumer reads
 back exactly that value, or refuse it.
 
-One section per format, each with the renderer the roles use and a parser
-that follows the consumer's own rules (the tests render, parse back and
-compare; the integration tests check the renderers against the real
+One section per format, each with the renderer the roles use (the tests
+read what it writes back with ports of the consumer's own reader,
+tests/quote_consumers.py, and the integration tests with the real
 consumer):
 
 - systemd unit files: ``ExecStart=`` words, ``Environment=`` assignments,
@@ -369,16 +369,6 @@ def _skip_blanks(data, pos):
     return pos
 
 
-def _systemd_words(value):
-    """Every word of a value (the bytes after unquoting and unescaping)."""
-    data = _utf8(value)
-    pos = _skip_blanks(data, 0)
-    while pos < len(data):
-        word, pos = _systemd_extract(data, pos)
-        yield word
-        pos = _skip_blanks(data, pos)
-
-
 def _specifiers(raw):
     """specifier_printf() without a unit: "%%" is "%", a "%" before a
     letter or digit is a specifier (refused here), any other "%" stays."""
@@ -411,37 +401,6 @@ def _known_specifiers(raw):
             continue
         pos += 1
     return raw
-
-
-def systemd_specifiers(value):
-    """Resolve "%%" as systemd does; any other specifier is refused here."""
-    return _decode(_specifiers(_utf8(value)))
-
-
-def systemd_split(value):
-    """The words Environment= and similar settings read from a value."""
-    return [_decode(_specifiers(word)) for word in _systemd_words(value)]
-
-
-def _systemd_utf8_valid(raw):
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeError:
-        return False
-    return not any(_systemd_noncharacter(c) for c in text)
-
-
-def systemd_env_parse(value):
-    """The assignments systemd reads from Environment=VALUE; one it would
-    ignore (not NAME=VALUE, not valid UTF-8) is refused here."""
-    assignments = []
-    for word in _systemd_words(value):
-        word = _specifiers(word)
-        name, eq, rest = word.partition(b"=")
-        if not eq or not re.fullmatch(br"[A-Za-z_][A-Za-z0-9_]*", name) or not _systemd_utf8_valid(rest):
-            raise QuoteError("holds %r, which systemd ignores as an invalid environment assignment" % _decode(word))
-        assignments.append(_decode(word))
-    return assignments
 
 
 def _exec_words(value, resolve):
