@@ -72,8 +72,9 @@ def python(request):
 
 def shell_wrapper(path, *argv):
     """An executable that runs ARGV with its own arguments appended: how an
-    inventory host gets an interpreter inside a namespace."""
-    path.write_text('#!/bin/sh\nexec %s "$@"\n' % " ".join(argv))
+    inventory host gets an interpreter inside a namespace. Each word is
+    quoted for the shell."""
+    path.write_text('#!/bin/sh\nexec %s "$@"\n' % " ".join(shlex.quote(str(word)) for word in argv))
     path.chmod(0o755)
     return str(path)
 
@@ -376,19 +377,17 @@ def assert_idempotent(results, states, expect_change=True):
 def mount_namespace_interpreter(path, netns, python, setup):
     """An inventory interpreter that runs PYTHON inside NETNS (None: the
     current network namespace) and a private mount namespace prepared by
-    SETUP, a list of commands (argv lists) run there first, e.g. a read-only /proc/sys or an overlay on /etc. Nothing
-    of it reaches the machine's own mounts."""
+    SETUP, a list of commands (argv lists) run there first, e.g. a
+    read-only /proc/sys or an overlay on /etc. Nothing of it reaches the
+    machine's own mounts."""
     script = path.parent / (path.name + "-setup")
     lines = [" ".join(shlex.quote(word) for word in argv) for argv in setup]
     script.write_text("#!/bin/sh\nset -e\n" + "".join(line + "\n" for line in lines))
     script.chmod(0o755)
-    # Arguments go through "$@"; nothing is spliced into the shell text.
     command = (["ip", "netns", "exec", netns.name] if netns is not None else []) + [python]
-    path.write_text("#!/bin/sh\nexec unshare --mount --propagation private -- sh -c "
-                    "'\"$0\" && exec \"$@\"' %s \"$@\"\n"
-                    % " ".join(shlex.quote(word) for word in [str(script)] + command))
-    path.chmod(0o755)
-    return str(path)
+    # sh runs the setup script ($0), then the interpreter with its arguments.
+    return shell_wrapper(path, "unshare", "--mount", "--propagation", "private", "--",
+                         "sh", "-c", '"$0" && exec "$@"', script, *command)
 
 
 def overlay_etc(tmp_path):
