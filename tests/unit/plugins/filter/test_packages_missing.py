@@ -23,3 +23,11 @@ def test_versions_architectures_and_patterns_go_to_the_package_manager():
 
 def test_nothing_asked_nothing_missing():
     assert packages_missing(OUTPUT, []) == []
+
+
+def test_a_name_dpkg_cannot_print_is_never_taken_as_installed():
+    # dpkg prints package names without blanks: a requested name with a
+    # blank, a newline or a quote matches no line and goes to the package
+    # manager, which refuses it there.
+    names = ["nginx ii", "nginx\nii", 'nginx"', "nginx#x", "nginx\\"]
+    assert packages_missing(OUTPUT, names) == names
