@@ -9,6 +9,11 @@ Commands (run with the .venv's or the system's python3):
   link     --scenario S LINK up|down [--instance I]   carrier of a link (QMP
            set_link on the NIC of each VM on it, or of instance I only)
   ssh      --scenario S INSTANCE [COMMAND...]   log in to a running guest
+  reboot   --scenario S INSTANCE           reboot a guest from inside (systemctl
+           reboot) and wait until root logs in again with a new boot id
+  snapshots --platforms JSON                build the images and save the
+           snapshot of each platform's shape ahead of time (tools/test-all
+           does, in the background, for the scenarios it will run)
   kill-strays [--scenario S]               stop every QEMU this tool started
            (of scenario S only)
 
@@ -500,6 +505,30 @@ def create(scenario, platforms):
     return instances
 
 
+def prepare_snapshots(platforms):
+    """The images and the snapshot of every shape among PLATFORMS, ahead of
+    the scenarios' create (each would otherwise boot a guest for its first
+    run of a shape)."""
+    if not isinstance(platforms, list):
+        raise VMError('platforms: a list is required')
+    shapes = {}
+    for platform in platforms:
+        # One at a time: the platforms of several scenarios share names.
+        check_platforms([platform])
+        shapes.setdefault((platform['suite'],) + shape_of(platform), platform)
+    if not SNAPSHOTS:
+        return
+    kvm = None
+    for (suite, memory, cpus, nics), platform in sorted(shapes.items()):
+        image = build_image(suite)
+        if kvm is None:
+            kvm = kvm_works(os.path.join(image, 'vmlinuz'))
+        started = time.monotonic()
+        target = save_snapshot(image, platform, kvm)
+        log('%s snapshot (%d MiB, %d CPUs, %d links) ready in %.0f s: %s'
+            % (suite, memory, cpus, nics, time.monotonic() - started, target))
+
+
 def instances_path(scenario):
     """The instance config of the scenario's running VMs (create writes it)."""
     return os.path.join(scenario_dir(scenario), 'instances.json')
@@ -546,6 +575,47 @@ def qmp(path, command, arguments):
         return call(command, arguments)
 
 
+def boot_id(instance, timeout):
+    """The guest's boot id, or None when root cannot log in within TIMEOUT."""
+    try:
+        result = subprocess.run(ssh_argv(instance, ['cat', '/proc/sys/kernel/random/boot_id']),
+                                check=False, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, universal_newlines=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None
+    return result.stdout.strip() if result.returncode == 0 and result.stdout.strip() else None
+
+
+def reboot(scenario, name):
+    """Reboot one guest the way a host reboots (systemctl reboot inside it)
+    and wait until root logs in again with a new boot id. A harness-side
+    poll, one short SSH login every 2 s, instead of ansible.builtin.reboot:
+    its connection attempts wait for the whole connection timeout while a
+    TCG guest boots (QEMU's user networking accepts the TCP connection
+    before the guest can answer it), which made a 100 s reboot take 3 to
+    10 minutes."""
+    instance = instance_of(scenario, name)
+    before = boot_id(instance, 60)
+    if before is None:
+        raise VMError('%s: no root login before the reboot' % name)
+    started = time.monotonic()
+    # The connection may drop before ssh returns: its status says nothing.
+    subprocess.run(ssh_argv(instance, ['systemctl', 'reboot']), check=False, stdin=subprocess.DEVNULL,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+    pid = read_pid(os.path.join(scenario_dir(scenario), name + '.pid'))
+    while time.monotonic() - started < SSH_TIMEOUT:
+        if pid is None or qemu_name(pid) is None:
+            raise VMError('QEMU of %s exited during the reboot; see %s' % (name, instance['serial_log']))
+        after = boot_id(instance, 30)
+        if after is not None and after != before:
+            log('%s: rebooted, root logs in again after %.0f s (boot id %s)'
+                % (name, time.monotonic() - started, after))
+            return after
+        time.sleep(2)
+    raise VMError('%s: no root login with a new boot id within %d s of the reboot; see %s'
+                  % (name, SSH_TIMEOUT, instance['serial_log']))
+
+
 def set_link(scenario, link, state, only=None):
     on_link = [i for i in load_instances(scenario) if link in i['links']]
     names = [i['instance'] for i in on_link]
@@ -578,22 +648,42 @@ def main(argv=None):
     cmd.add_argument('--scenario', required=True)
     cmd.add_argument('instance')
     cmd.add_argument('remote', nargs=argparse.REMAINDER)
+    cmd = sub.add_parser('reboot', help='reboot a guest and wait until root logs in again')
+    cmd.add_argument('--scenario', required=True)
+    cmd.add_argument('instance')
+    cmd = sub.add_parser('snapshots', help='save the snapshot of each platform shape ahead of time')
+    cmd.add_argument('--platforms', required=True, help='JSON list of platforms')
     cmd = sub.add_parser('kill-strays', help='stop every QEMU started by this tool')
     cmd.add_argument('--scenario', help='only the VMs of this scenario')
     args = parser.parse_args(argv)
+    # Every CPU for the guests this command starts: under Mitogen's strategy
+    # Ansible's workers, and the commands they run, are pinned to one CPU
+    # (ansible_mitogen.affinity keeps the other for its multiplexer on a
+    # 2-CPU host), and a QEMU would inherit that: a 2-vCPU guest on one core.
+    if hasattr(os, 'sched_setaffinity'):
+        try:
+            os.sched_setaffinity(0, range(os.cpu_count() or 1))
+        except OSError:
+            pass
     try:
-        if args.command == 'create':
+        platforms = None
+        if args.command in ('create', 'snapshots'):
             try:
                 platforms = json.loads(args.platforms)
             except ValueError as exc:
                 raise VMError('--platforms: not JSON: %s' % exc) from None
+        if args.command == 'create':
             print(json.dumps(create(args.scenario, platforms)))
+        elif args.command == 'snapshots':
+            prepare_snapshots(platforms)
         elif args.command == 'destroy':
             destroy(args.scenario)
         elif args.command == 'link':
             set_link(args.scenario, args.link, args.state, args.instance)
         elif args.command == 'ssh':
             os.execvp('ssh', ssh_argv(instance_of(args.scenario, args.instance), args.remote))
+        elif args.command == 'reboot':
+            print(reboot(args.scenario, args.instance))
         elif args.command == 'kill-strays':
             kill_strays(args.scenario)
     except VMError as exc:
