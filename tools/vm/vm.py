@@ -11,9 +11,6 @@ Commands (run with the .venv's or the system's python3):
   ssh      --scenario S INSTANCE [COMMAND...]   log in to a running guest
   reboot   --scenario S INSTANCE           reboot a guest from inside (systemctl
            reboot) and wait until root logs in again with a new boot id
-  snapshots --platforms JSON                build the images and save the
-           snapshot of each platform's shape ahead of time (tools/test-all
-           does, in the background, for the scenarios it will run)
   kill-strays [--scenario S]               stop every QEMU this tool started
            (of scenario S only)
 
@@ -505,30 +502,6 @@ def create(scenario, platforms):
     return instances
 
 
-def prepare_snapshots(platforms):
-    """The images and the snapshot of every shape among PLATFORMS, ahead of
-    the scenarios' create (each would otherwise boot a guest for its first
-    run of a shape)."""
-    if not isinstance(platforms, list):
-        raise VMError('platforms: a list is required')
-    shapes = {}
-    for platform in platforms:
-        # One at a time: the platforms of several scenarios share names.
-        check_platforms([platform])
-        shapes.setdefault((platform['suite'],) + shape_of(platform), platform)
-    if not SNAPSHOTS:
-        return
-    kvm = None
-    for (suite, memory, cpus, nics), platform in sorted(shapes.items()):
-        image = build_image(suite)
-        if kvm is None:
-            kvm = kvm_works(os.path.join(image, 'vmlinuz'))
-        started = time.monotonic()
-        target = save_snapshot(image, platform, kvm)
-        log('%s snapshot (%d MiB, %d CPUs, %d links) ready in %.0f s: %s'
-            % (suite, memory, cpus, nics, time.monotonic() - started, target))
-
-
 def instances_path(scenario):
     """The instance config of the scenario's running VMs (create writes it)."""
     return os.path.join(scenario_dir(scenario), 'instances.json')
@@ -592,8 +565,8 @@ def reboot(scenario, name):
     poll, one short SSH login every 2 s, instead of ansible.builtin.reboot:
     its connection attempts wait for the whole connection timeout while a
     TCG guest boots (QEMU's user networking accepts the TCP connection
-    before the guest can answer it), which made a 100 s reboot take 3 to
-    10 minutes."""
+    before the guest can answer it): 174 to 240 s for a guest that took
+    about 100 s to accept a login."""
     instance = instance_of(scenario, name)
     before = boot_id(instance, 60)
     if before is None:
@@ -651,8 +624,6 @@ def main(argv=None):
     cmd = sub.add_parser('reboot', help='reboot a guest and wait until root logs in again')
     cmd.add_argument('--scenario', required=True)
     cmd.add_argument('instance')
-    cmd = sub.add_parser('snapshots', help='save the snapshot of each platform shape ahead of time')
-    cmd.add_argument('--platforms', required=True, help='JSON list of platforms')
     cmd = sub.add_parser('kill-strays', help='stop every QEMU started by this tool')
     cmd.add_argument('--scenario', help='only the VMs of this scenario')
     args = parser.parse_args(argv)
@@ -666,16 +637,12 @@ def main(argv=None):
         except OSError:
             pass
     try:
-        platforms = None
-        if args.command in ('create', 'snapshots'):
+        if args.command == 'create':
             try:
                 platforms = json.loads(args.platforms)
             except ValueError as exc:
                 raise VMError('--platforms: not JSON: %s' % exc) from None
-        if args.command == 'create':
             print(json.dumps(create(args.scenario, platforms)))
-        elif args.command == 'snapshots':
-            prepare_snapshots(platforms)
         elif args.command == 'destroy':
             destroy(args.scenario)
         elif args.command == 'link':

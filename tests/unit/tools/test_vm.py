@@ -106,41 +106,6 @@ def test_kill_strays_only_knows_its_own_qemu():
     assert vm.qemu_name(os.getpid()) is None
 
 
-def fake_snapshots(monkeypatch):
-    """prepare_snapshots() with images, the KVM probe and snapshots faked:
-    returns the list of (suite, shape) it saved."""
-    saved = []
-    monkeypatch.setattr(vm, "SNAPSHOTS", True)
-    monkeypatch.setattr(vm, "build_image", lambda suite: "/img/" + suite)
-    monkeypatch.setattr(vm, "kvm_works", lambda kernel: False)
-    monkeypatch.setattr(vm, "save_snapshot",
-                        lambda image, platform, kvm: saved.append((image, vm.shape_of(platform))) or "/snap")
-    return saved
-
-
-def test_one_snapshot_per_shape_across_scenarios(monkeypatch):
-    saved = fake_snapshots(monkeypatch)
-    # Names repeat across scenarios and a link may appear in more than two.
-    vm.prepare_snapshots(PAIR + PAIR + [{"name": "server", "suite": "bookworm", "memory": 512, "cpus": 1},
-                                        {"name": "web", "suite": "trixie"}])
-    assert sorted(saved) == [("/img/bookworm", (512, 1, 0)), ("/img/trixie", (1024, 2, 0)),
-                             ("/img/trixie", (1024, 2, 2))]
-
-
-def test_snapshots_refuse_a_bad_platform_before_any_boot(monkeypatch):
-    saved = fake_snapshots(monkeypatch)
-    with pytest.raises(vm.VMError, match=r"platforms\[0\]\.suite 'sid'"):
-        vm.prepare_snapshots(PAIR + [{"name": "x", "suite": "sid"}])
-    assert saved == []
-
-
-def test_no_snapshots_when_they_are_off(monkeypatch):
-    saved = fake_snapshots(monkeypatch)
-    monkeypatch.setattr(vm, "SNAPSHOTS", False)
-    vm.prepare_snapshots(PAIR)
-    assert saved == []
-
-
 def test_reboot_waits_for_a_new_boot_id(monkeypatch):
     """Logins fail while the guest goes down and boots; a login that still
     shows the old boot id (before the shutdown) is not taken for the new boot."""
