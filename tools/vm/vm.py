@@ -556,7 +556,7 @@ def boot_id(instance, timeout):
                                 stderr=subprocess.DEVNULL, universal_newlines=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return None
-    return result.stdout.strip() if result.returncode == 0 and result.stdout.strip() else None
+    return (result.returncode == 0 and result.stdout.strip()) or None
 
 
 def reboot(scenario, name):
@@ -631,11 +631,10 @@ def main(argv=None):
     # Ansible's workers, and the commands they run, are pinned to one CPU
     # (ansible_mitogen.affinity keeps the other for its multiplexer on a
     # 2-CPU host), and a QEMU would inherit that: a 2-vCPU guest on one core.
-    if hasattr(os, 'sched_setaffinity'):
-        try:
-            os.sched_setaffinity(0, range(os.cpu_count() or 1))
-        except OSError:
-            pass
+    try:
+        os.sched_setaffinity(0, range(os.cpu_count() or 1))
+    except OSError:
+        pass
     try:
         if args.command == 'create':
             try:

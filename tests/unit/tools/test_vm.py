@@ -106,28 +106,31 @@ def test_kill_strays_only_knows_its_own_qemu():
     assert vm.qemu_name(os.getpid()) is None
 
 
-def test_reboot_waits_for_a_new_boot_id(monkeypatch):
-    """Logins fail while the guest goes down and boots; a login that still
-    shows the old boot id (before the shutdown) is not taken for the new boot."""
-    answers = iter(["old", None, None, "old", "new"])
+
+def fake_guest(monkeypatch, boot_ids, qemu_running=True):
+    """reboot() against a fake guest: BOOT_IDS are the answers of successive
+    logins (None: no login). Returns the list of commands run in the guest."""
     commands = []
+    answers = iter(boot_ids)
     monkeypatch.setattr(vm, "instance_of", lambda scenario, name: {"instance": name, "serial_log": "/log"})
     monkeypatch.setattr(vm, "boot_id", lambda instance, timeout: next(answers))
     monkeypatch.setattr(vm, "read_pid", lambda path: 42)
-    monkeypatch.setattr(vm, "qemu_name", lambda pid: "mptcp-linux/s/host")
+    monkeypatch.setattr(vm, "qemu_name", lambda pid: "mptcp-linux/s/host" if qemu_running else None)
     monkeypatch.setattr(vm, "ssh_argv", lambda instance, command: list(command))
     monkeypatch.setattr(vm.subprocess, "run", lambda argv, **kwargs: commands.append(argv))
     monkeypatch.setattr(vm.time, "sleep", lambda seconds: None)
+    return commands
+
+
+def test_reboot_waits_for_a_new_boot_id(monkeypatch):
+    """Logins fail while the guest goes down and boots; a login that still
+    shows the old boot id (before the shutdown) is not taken for the new boot."""
+    commands = fake_guest(monkeypatch, ["old", None, None, "old", "new"])
     assert vm.reboot("s", "host") == "new"
     assert commands == [["systemctl", "reboot"]]
 
 
 def test_reboot_fails_when_qemu_exits(monkeypatch):
-    monkeypatch.setattr(vm, "instance_of", lambda scenario, name: {"instance": name, "serial_log": "/log"})
-    monkeypatch.setattr(vm, "boot_id", lambda instance, timeout: "old")
-    monkeypatch.setattr(vm, "read_pid", lambda path: 42)
-    monkeypatch.setattr(vm, "qemu_name", lambda pid: None)
-    monkeypatch.setattr(vm, "ssh_argv", lambda instance, command: list(command))
-    monkeypatch.setattr(vm.subprocess, "run", lambda argv, **kwargs: None)
+    fake_guest(monkeypatch, ["old", "old"], qemu_running=False)
     with pytest.raises(vm.VMError, match="QEMU of host exited during the reboot; see /log"):
         vm.reboot("s", "host")
