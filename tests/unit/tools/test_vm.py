@@ -134,3 +134,17 @@ def test_reboot_fails_when_qemu_exits(monkeypatch):
     fake_guest(monkeypatch, ["old", "old"], qemu_running=False)
     with pytest.raises(vm.VMError, match="QEMU of host exited during the reboot; see /log"):
         vm.reboot("s", "host")
+
+
+def test_reboot_refuses_a_guest_it_cannot_log_in_to(monkeypatch):
+    commands = fake_guest(monkeypatch, [None])
+    with pytest.raises(vm.VMError, match="host: no root login before the reboot"):
+        vm.reboot("s", "host")
+    assert commands == []
+
+
+def test_reboot_gives_up_after_the_ssh_timeout(monkeypatch):
+    fake_guest(monkeypatch, ["old"] + ["old"] * 5)
+    monkeypatch.setattr(vm, "SSH_TIMEOUT", 0)
+    with pytest.raises(vm.VMError, match="no root login with a new boot id within 0 s of the reboot; see /log"):
+        vm.reboot("s", "host")
