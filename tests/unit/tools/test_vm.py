@@ -106,7 +106,6 @@ def test_kill_strays_only_knows_its_own_qemu():
     assert vm.qemu_name(os.getpid()) is None
 
 
-
 def fake_guest(monkeypatch, boot_ids, qemu_running=True):
     """reboot() against a fake guest: BOOT_IDS are the answers of successive
     logins (None: no login). Returns the list of commands run in the guest."""
