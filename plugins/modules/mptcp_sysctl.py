@@ -197,6 +197,13 @@ persist_changed:
   returned: when persist is true
   type: bool
   sample: true
+persist_before:
+  description:
+    - The content of O(persist_path) before the run, null when there was no such file. A caller
+      that must undo the run after a later step failed puts it back.
+  returned: when persist is true
+  type: str
+  sample: "net.mptcp.enabled = 1\n"
 persist_leftovers:
   description: Temporary files that an interrupted earlier run left next to the
     sysctl.d file, which this run removed (or would remove, in check mode).
@@ -323,7 +330,8 @@ def main():
             content = _sysctl.render_conf(desired)
             current = _read_text(path)
             leftovers = _sysctl.leftovers(path)
-            result.update(persist_path=path, persist_changed=current != content, persist_leftovers=leftovers)
+            result.update(persist_path=path, persist_changed=current != content, persist_leftovers=leftovers,
+                          persist_before=current)
             if result["persist_changed"]:
                 diff = [diff, dict(before_header=path, after_header=path, before=current or "", after=content)]
             result["changed"] = result["changed"] or result["persist_changed"] or bool(leftovers)

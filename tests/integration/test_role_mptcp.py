@@ -47,8 +47,9 @@ class RoleRun(object):
         return sum(1 for dummy, result in self.tasks if result.get("changed"))
 
     def failure(self):
-        """The message of the failed task."""
-        for dummy, result in self.tasks:
+        """The message of the failed task that stopped the run (the last
+        one: a rescue runs after the task it rescues)."""
+        for dummy, result in reversed(self.tasks):
             if result.get("failed"):
                 return result.get("msg", "")
         return None

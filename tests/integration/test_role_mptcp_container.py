@@ -24,6 +24,7 @@ import yaml
 
 from conftest import (PROC_SYS_READ_ONLY, REPO, SYSTEMD_BOOTED, VENV_BIN, Runner, files_under, run_unit_role,
                       mount_namespace_interpreter, overlay_etc, run_module)
+from test_failures import Listener
 from test_role_mptcp import RoleRun, first_python
 
 SKIPPED = ("mptcp_persist: auto, and systemd is not running here (no /run/systemd/system): persistence skipped, "
@@ -236,3 +237,44 @@ def test_roles_that_need_systemd_say_so_first(role_runner, role, unit_dir_var, r
         "%s. Nothing was changed.%s" % (name, reason, " Set mptcpd_manage_service: false to only write the "
                                                       "configuration." if name == "mptcpd" else ""))
     assert written == []
+
+
+# ---------------------------------------------------------------- a refusal after earlier steps
+
+
+@pytest.mark.parametrize("earlier", [None, "# a sysctl.d file of an earlier run\nnet.mptcp.add_addr_timeout = 55\n"],
+                         ids=["no-file-before", "file-before"])
+def test_refusal_after_earlier_steps_puts_them_back(netns, collections_path, tmp_path, earlier):
+    """The dry run accepts a signal endpoint on a port that a plain TCP
+    socket holds: the kernel refuses it only when the endpoint is added,
+    after the sysctls (and their sysctl.d file, systemd being "booted") and
+    the limits were written. The rescue puts those back, and the message
+    names the refusal and what was put back."""
+    container = Container(netns, collections_path, tmp_path, SYSTEMD_BOOTED)
+    conf = container.etc_upper / "sysctl.d" / "90-mptcp.conf"
+    if earlier is not None:
+        conf.parent.mkdir()
+        conf.write_text(earlier)
+    before = netns.state()
+    listener = Listener(netns, "192.0.2.10", 9000)
+    try:
+        run = container.apply({"mptcp_install_packages": False, "mptcp_restore_dir": str(tmp_path / "etc-mptcp"),
+                               "mptcp_limits_subflows": 5, "mptcp_limits_add_addr_accepted": 5,
+                               "mptcp_sysctls": {"add_addr_timeout": 77},
+                               "mptcp_endpoints": [{"address": "192.0.2.10", "port": 9000, "flags": ["signal"]}]})
+    finally:
+        listener.close()
+    assert run.failed
+    assert run.result("Set the net.mptcp sysctls")["changed"] and run.result("Set the path manager limits")["changed"]
+    message = run.failure()
+    assert message.startswith("Set the endpoints failed: ip mptcp endpoint add 192.0.2.10 port 9000 signal: "
+                              "the kernel refused it"), message
+    assert message.endswith("Rolled back what this run had changed before that step: the limits, the net.mptcp "
+                            "sysctls, /etc/sysctl.d/90-mptcp.conf%s. The host is as it was before the run."
+                            % (" (removed)" if earlier is None else "")), message
+    assert netns.state() == before
+    if earlier is None:
+        assert container.written_to_etc() == []
+    else:
+        assert conf.read_text() == earlier
+        assert container.written_to_etc() == ["sysctl.d/90-mptcp.conf"]

@@ -1,0 +1,40 @@
+# -*- coding: utf-8 -*-
+# Copyright: mptcp.linux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.mptcp.linux.plugins.filter.rollback_message import rollback_message
+
+FAILED = {"failed": True, "msg": "ip mptcp endpoint add 192.0.2.10 port 9000 signal: the kernel refused it."}
+TASK = "Set the endpoints"
+SKIPPED = {"skipped": True, "changed": False}
+
+
+def test_all_put_back():
+    message = rollback_message(FAILED, TASK, [{"what": "the limits", "result": {"changed": True}},
+                                              {"what": "the net.mptcp sysctls", "result": {"changed": True}}])
+    assert message == ("Set the endpoints failed: ip mptcp endpoint add 192.0.2.10 port 9000 signal: the kernel "
+                       "refused it. Rolled back what this run had changed before that step: the limits, the net.mptcp "
+                       "sysctls. The host is as it was before the run.")
+
+
+def test_nothing_had_changed():
+    message = rollback_message(FAILED, TASK, [{"what": "the limits", "result": SKIPPED},
+                                              {"what": "the sysctl.d file", "result": None}])
+    assert message.endswith("refused it. Nothing else had changed before that step.")
+
+
+def test_an_undo_that_failed_is_named_and_the_host_said_changed():
+    message = rollback_message({"msg": "boom"}, TASK, [
+        {"what": "the limits", "result": {"failed": True, "msg": "limits: EPERM."}},
+        {"what": "the net.mptcp sysctls", "result": {"changed": True}}])
+    assert message == ("Set the endpoints failed: boom. Rolled back what this run had changed before that step: the "
+                       "net.mptcp sysctls. NOT rolled back, the host is left changed: the limits (limits: EPERM).")
+    assert "as it was" not in message
+
+
+def test_a_result_without_message():
+    assert rollback_message({}, TASK, []) == "Set the endpoints failed: no message. Nothing else had changed before that step."
