@@ -14,6 +14,8 @@ from ansible_collections.mptcp.linux.plugins.module_utils import _netns
 
 NETNS_ARGUMENT = dict(netns=dict(type="str"))
 LOCK_TIMEOUT_MAX = 3600
+# The kernel's bound for both path manager limits (MPTCP_PM_ADDR_MAX).
+LIMIT_MAX = 8
 
 
 def number_problem(name, value, low, high, low_open=False):

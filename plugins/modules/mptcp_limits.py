@@ -85,10 +85,9 @@ commands:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mptcp.linux.plugins.module_utils import _netlink
-from ansible_collections.mptcp.linux.plugins.module_utils._common import NETNS_ARGUMENT, enter_netns, lock_timeout_problem
+from ansible_collections.mptcp.linux.plugins.module_utils._common import LIMIT_MAX, NETNS_ARGUMENT, enter_netns, lock_timeout_problem
 from ansible_collections.mptcp.linux.plugins.module_utils._lock import LOCK_ARGUMENT, ModuleLock
 
-LIMIT_MAX = 8
 COMMAND = "ip mptcp limits set subflows %(subflows)d add_addr_accepted %(add_addr_accepted)d"
 
 

@@ -1,0 +1,123 @@
+# -*- coding: utf-8 -*-
+# Copyright: mptcp.linux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+name: mptcp_role_problems
+short_description: Every problem with the mptcp role's variables, found before the host is touched
+version_added: 1.0.0
+author: mptcp.linux maintainers (@mptcp-linux)
+description:
+  - The input check of the C(mptcp.linux.mptcp) role, which fails on a
+    non-empty list before it reads or changes the host. One message per
+    problem, each naming the variable.
+  - Checks values that would change a restore file's or unit's meaning
+    (through M(mptcp.linux.unsafe_values)), interface names, the
+    C(mptcp_sysctls) knobs against the collection's own knob table, the
+    limits against the kernel's bound, the policy routing numbers, and the
+    combinations of endpoint manager, persistence and systemd.
+options:
+  _input:
+    description:
+      - The role's variables by name (C(mptcp_endpoints), C(mptcp_sysctls),
+        C(mptcp_limits_subflows), ...). A missing one takes the role's default.
+    type: dict
+    required: true
+  interfaces:
+    description: The interfaces MPTCP uses (named ones and those of explicit endpoints).
+    type: list
+    elements: str
+    required: true
+  systemd:
+    description: Whether systemd runs the host (C(/run/systemd/system) is a directory).
+    type: bool
+    required: true
+"""
+
+EXAMPLES = r"""
+- name: Refuse bad input before touching the host
+  ansible.builtin.assert:
+    that: problems | length == 0
+    fail_msg: "{{ problems | join('; ') }}"
+    quiet: true
+  vars:
+    problems: "{{ {'mptcp_limits_subflows': 9} | mptcp.linux.mptcp_role_problems([], true) }}"
+"""
+
+RETURN = r"""
+_value:
+  description: The problems, empty when there is none.
+  type: list
+  elements: str
+  sample: ["mptcp_limits_subflows must be 0 to 8, not 9"]
+"""
+
+from ansible_collections.mptcp.linux.plugins.filter.unsafe_values import unsafe_values
+from ansible_collections.mptcp.linux.plugins.module_utils._common import LIMIT_MAX
+from ansible_collections.mptcp.linux.plugins.module_utils._endpoints import valid_ifname
+from ansible_collections.mptcp.linux.plugins.module_utils._sysctl import KNOBS
+
+# The knobs with a variable of their own; the others go through mptcp_sysctls.
+OWN_VARIABLES = ("enabled", "path_manager", "scheduler")
+PASS_THROUGH = sorted(knob for knob in KNOBS if knob not in OWN_VARIABLES)
+TABLE_BASE_MAX = 4294967039
+PRIORITY_MAX = 32765
+def _int(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _in_range(value, low, high):
+    number = _int(value)
+    return number is not None and low <= number <= high
+
+
+def _bool(value):
+    return str(value).lower() in ("true", "yes", "on", "1")
+
+
+def mptcp_role_problems(variables, interfaces, systemd):
+    given = dict((k, v) for k, v in (variables or {}).items() if v is not None)
+    manager = given.get("mptcp_endpoint_manager", "static")
+    problems = []
+    for name in ("mptcp_endpoints", "mptcp_endpoint_interfaces", "mptcp_sysctls", "mptcp_scheduler", "mptcp_restore_dir"):
+        problems.extend(unsafe_values(given.get(name, ""), name))
+    problems.extend("interface name %s: not a Linux interface name (1 to 15 characters, no /, : or blank)" % name
+                    for name in interfaces if not valid_ifname(str(name)))
+    problems.extend("mptcp_sysctls: unknown knob %s (allowed: %s; %s and %s have their own variables)"
+                    % (knob, ", ".join(PASS_THROUGH), ", ".join(OWN_VARIABLES[:-1]), OWN_VARIABLES[-1])
+                    for knob in given.get("mptcp_sysctls", {}) if knob not in PASS_THROUGH)
+    for name in ("mptcp_limits_subflows", "mptcp_limits_add_addr_accepted"):
+        if name in given and not _in_range(given[name], 0, LIMIT_MAX):
+            problems.append("%s must be 0 to %d, not %s" % (name, LIMIT_MAX, given[name]))
+    if not str(given.get("mptcp_restore_dir", "/")).startswith("/"):
+        problems.append("mptcp_restore_dir must be an absolute path, not %s" % given["mptcp_restore_dir"])
+    if _bool(given.get("mptcp_policy_routing")) and manager != "static":
+        problems.append("mptcp_policy_routing needs mptcp_endpoint_manager static, not %s" % manager)
+    if not _in_range(given.get("mptcp_policy_routing_table_base", 1), 1, TABLE_BASE_MAX):
+        problems.append("mptcp_policy_routing_table_base must be 1 to %d (tables are base + endpoint id)" % TABLE_BASE_MAX)
+    if not _in_range(given.get("mptcp_policy_routing_priority", 1), 1, PRIORITY_MAX):
+        problems.append("mptcp_policy_routing_priority must be 1 to %d (before the main table)" % PRIORITY_MAX)
+    if manager == "networkmanager" and not given.get("mptcp_endpoint_interfaces"):
+        problems.append("mptcp_endpoint_manager networkmanager needs mptcp_endpoint_interfaces (whose connections get the flags)")
+    if manager == "networkmanager" and "laminar" in given.get("mptcp_endpoint_flags", []):
+        problems.append("mptcp_endpoint_flags: NetworkManager has no laminar flag")
+    if str(given.get("mptcp_persist", "auto")).lower() == "true" and not systemd:
+        problems.append("mptcp_persist: true needs systemd, which is not running here (no /run/systemd/system): nothing "
+                        "would apply the sysctl.d file or start mptcp-restore.service at a boot. Set mptcp_persist: auto "
+                        "(persist only where systemd runs) or false")
+    if manager == "mptcpd" and _bool(given.get("mptcpd_manage_service", True)) and not systemd:
+        problems.append("mptcp_endpoint_manager mptcpd needs systemd to run mptcp.service, which is not running here "
+                        "(no /run/systemd/system); set mptcpd_manage_service: false to only configure mptcpd")
+    return problems
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"mptcp_role_problems": mptcp_role_problems}

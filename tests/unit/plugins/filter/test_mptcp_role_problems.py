@@ -1,0 +1,81 @@
+# -*- coding: utf-8 -*-
+# Copyright: mptcp.linux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+import pytest
+import yaml
+
+from ansible_collections.mptcp.linux.plugins.filter.mptcp_role_problems import PASS_THROUGH, mptcp_role_problems
+from ansible_collections.mptcp.linux.plugins.module_utils._sysctl import KNOBS
+
+DEFAULTS = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "roles", "mptcp", "defaults", "main.yml")
+
+
+def role_defaults():
+    with open(DEFAULTS) as handle:
+        return yaml.safe_load(handle)
+
+
+def problems(systemd=True, interfaces=(), **variables):
+    given = role_defaults()
+    given.update(variables)
+    return mptcp_role_problems(given, list(interfaces), systemd)
+
+
+def test_the_defaults_pass():
+    assert problems() == []
+    assert problems(systemd=False) == []
+
+
+def test_every_pass_through_knob_is_accepted_and_the_list_comes_from_the_knob_table():
+    assert problems(mptcp_sysctls=dict((knob, 1) for knob in PASS_THROUGH)) == []
+    assert set(PASS_THROUGH) | {"enabled", "path_manager", "scheduler"} == set(KNOBS)
+
+
+@pytest.mark.parametrize("variables, expected", [
+    ({"mptcp_sysctls": {"enabled": 1}}, "mptcp_sysctls: unknown knob enabled (allowed: add_addr_timeout, "
+     "allow_join_initial_addr_port, blackhole_timeout, checksum_enabled, close_timeout, stale_loss_cnt, "
+     "syn_retrans_before_tcp_fallback; enabled, path_manager and scheduler have their own variables)"),
+    ({"mptcp_limits_subflows": 9}, "mptcp_limits_subflows must be 0 to 8, not 9"),
+    ({"mptcp_limits_add_addr_accepted": -1}, "mptcp_limits_add_addr_accepted must be 0 to 8, not -1"),
+    ({"mptcp_limits_subflows": "x"}, "mptcp_limits_subflows must be 0 to 8, not x"),
+    ({"mptcp_restore_dir": "etc/mptcp"}, "mptcp_restore_dir must be an absolute path, not etc/mptcp"),
+    ({"mptcp_restore_dir": "/etc/mptcp\n"}, "mptcp_restore_dir"),
+    ({"mptcp_scheduler": "default;"}, "mptcp_scheduler"),
+    ({"mptcp_policy_routing": True, "mptcp_endpoint_manager": "mptcpd"},
+     "mptcp_policy_routing needs mptcp_endpoint_manager static, not mptcpd"),
+    ({"mptcp_policy_routing_table_base": 0}, "mptcp_policy_routing_table_base must be 1 to 4294967039"),
+    ({"mptcp_policy_routing_priority": 32766}, "mptcp_policy_routing_priority must be 1 to 32765"),
+    ({"mptcp_endpoint_manager": "networkmanager"}, "needs mptcp_endpoint_interfaces"),
+    ({"mptcp_endpoint_manager": "networkmanager", "mptcp_endpoint_interfaces": ["eth1"],
+      "mptcp_endpoint_flags": ["laminar"]}, "NetworkManager has no laminar flag"),
+    ({"mptcp_endpoints": [{"dev": "eth1}"}]}, "mptcp_endpoints[0].dev"),
+], ids=lambda value: str(value)[:40])
+def test_each_problem_names_its_variable(variables, expected):
+    found = problems(**variables)
+    assert len(found) == 1 and expected in found[0], found
+
+
+@pytest.mark.parametrize("name, ok", [("eth1", True), ("a" * 15, True), ("a" * 16, False), ("a/b", False),
+                                      ("a:b", False), ("a b", False), ("lan0\n", False), ("..", False)])
+def test_interface_names_follow_the_kernel(name, ok):
+    assert (problems(interfaces=[name]) == []) == ok
+
+
+def test_without_systemd():
+    assert "mptcp_persist: true needs systemd" in problems(systemd=False, mptcp_persist="true")[0]
+    assert problems(systemd=False, mptcp_persist=True)[0].startswith("mptcp_persist: true needs systemd")
+    mptcpd = problems(systemd=False, mptcp_endpoint_manager="mptcpd")
+    assert len(mptcpd) == 1 and "set mptcpd_manage_service: false" in mptcpd[0]
+    assert problems(systemd=False, mptcp_endpoint_manager="mptcpd", mptcpd_manage_service=False) == []
+
+
+def test_every_problem_is_listed_at_once():
+    assert len(problems(mptcp_limits_subflows=9, mptcp_limits_add_addr_accepted=9, mptcp_restore_dir="x",
+                        interfaces=["a/b"])) == 4
