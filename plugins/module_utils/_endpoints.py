@@ -501,8 +501,9 @@ def render_action(action):
     return "ip " + render_add(endpoint)
 
 
-def render_batch(endpoints):
-    """An ``ip -batch`` file that creates the endpoints on an empty namespace.
+def render_lines(endpoints):
+    """The ``ip -batch`` lines (without line feeds) that create the endpoints
+    on an empty namespace, those with a fixed id first.
 
     Every word goes through the ip -batch quoting; a value that ip -batch
     cannot express (an interface name with '#', or with both quote
@@ -511,12 +512,42 @@ def render_batch(endpoints):
     lines, problems = [], []
     for endpoint in ordered:
         try:
-            lines.append(_quote.ip_batch_line(_add_words(endpoint)) + "\n")
+            lines.append(_quote.ip_batch_line(_add_words(endpoint)))
         except _quote.QuoteError as exc:
             problems.append("%s.dev: %r cannot be written to an ip -batch file: %s" % (_where(endpoint), endpoint.get("dev"), exc))
     if problems:
         raise EndpointError(problems)
-    return "".join(lines)
+    return lines
+
+
+def render_batch(endpoints):
+    """An ``ip -batch`` file that creates the endpoints on an empty namespace
+    (render_lines(), one line each)."""
+    return "".join(line + "\n" for line in render_lines(endpoints))
+
+
+def render_commands(endpoints):
+    """The ``ip mptcp endpoint add`` command lines that create the endpoints
+    on an empty namespace: the render_lines() words after ``ip``, quoted the
+    same way (quote characters group a word, with no escapes)."""
+    return ["ip " + line for line in render_lines(endpoints)]
+
+
+def render(entries):
+    """state=rendered: the endpoints that validated ENTRIES create on an
+    empty namespace, without reading the host. Every entry needs an
+    address: a dev-only entry depends on the host's addresses. Raises
+    EndpointError naming each problem."""
+    missing = ["config[%d]" % e["index"] for e in entries if e["address"] is None]
+    if missing:
+        raise EndpointError("%s: rendered needs an address in every entry; a dev-only entry depends on the "
+                            "host's addresses (use gathered on the host first)" % ", ".join(missing))
+    twice = ["config[%d]: endpoint %s is also given by config[%d]" % (entry["index"], _label(entry), first["index"])
+             for first, entry in _clashes(entries, key)]
+    if twice:
+        raise EndpointError(twice)
+    actions, dummy = plan([], entries, "overridden")
+    return [action[1] for action in actions]
 
 
 def gathered(endpoints):

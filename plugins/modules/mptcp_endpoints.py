@@ -26,7 +26,8 @@ description:
     module undoes what this run changed, reads back again and says what it
     found (see the notes).
   - Endpoints live in kernel memory only and vanish at reboot. Use O(state=rendered)
-    to produce an C(ip -batch) file that restores them at boot.
+    to produce the C(ip mptcp endpoint add) commands, and an C(ip -batch) file, that
+    restore them at boot.
 author:
   - mptcp.linux maintainers (@mptcp-linux)
 extends_documentation_fragment:
@@ -34,7 +35,7 @@ extends_documentation_fragment:
   - mptcp.linux.lock
   - mptcp.linux.netns.attributes
 requirements:
-  - pyroute2 (0.7 or later) on the managed host
+  - pyroute2 (0.7 or later) on the managed host, except for O(state=rendered)
 options:
   config:
     description:
@@ -104,8 +105,10 @@ options:
         Endpoints are deleted one by one, never flushed, because C(ip mptcp endpoint flush)
         also resets the add_addr_accepted limit.
       - V(gathered) returns the current endpoints in the shape of O(config), changing nothing.
-      - V(rendered) returns the config as an C(ip -batch) text without reading or changing
+      - V(rendered) returns the config as C(ip mptcp endpoint add) commands (RV(rendered))
+        and as an C(ip -batch) text (RV(rendered_batch)) without reading or changing
         the host; every entry needs an address.
+      - With V(rendered), O(netns) and O(lock_timeout) are not used.
     type: str
     choices: [merged, replaced, overridden, deleted, gathered, rendered]
     default: merged
@@ -178,11 +181,17 @@ EXAMPLES = r"""
     state: gathered
   register: mptcp_current
 
-- name: Render a boot-time restore file (ip -batch)
+- name: Render the commands and a boot-time restore file (ip -batch)
   mptcp.linux.mptcp_endpoints:
     state: rendered
     config: "{{ mptcp_current.gathered }}"
-  register: mptcp_batch
+  register: mptcp_render
+
+- name: Write the restore file
+  ansible.builtin.copy:
+    content: "{{ mptcp_render.rendered_batch }}"
+    dest: /etc/mptcp/endpoints.batch
+    mode: "0644"
 """
 
 RETURN = r"""
@@ -216,7 +225,20 @@ gathered:
   elements: dict
   sample: [{"id": 1, "address": "10.0.0.1", "dev": "eth0", "flags": ["signal"]}]
 rendered:
-  description: An C(ip -batch) text that creates the configured endpoints.
+  description:
+    - The C(ip mptcp endpoint add) commands that create the configured endpoints
+      on a namespace without endpoints, those with an id first.
+    - Each value is quoted as C(ip -batch) reads it (a double or single quote
+      groups a word, with no escapes); a value that C(ip -batch) cannot carry
+      is refused, naming the field.
+  returned: when state is rendered
+  type: list
+  elements: str
+  sample: ["ip mptcp endpoint add 10.0.0.1 dev eth0 id 1 signal"]
+rendered_batch:
+  description:
+    - The same commands as an C(ip -batch) text, one line each without the
+      leading C(ip), each ended by a line feed, for C(ip -batch FILE) at boot.
   returned: when state is rendered
   type: str
   sample: "mptcp endpoint add 10.0.0.1 dev eth0 id 1 signal\n"
@@ -306,16 +328,13 @@ def main():
         module.fail_json(msg="; ".join(problems))
 
     if state == "rendered":
-        missing = ["config[%d]" % e["index"] for e in entries if e["address"] is None]
-        if missing:
-            module.fail_json(msg="%s: rendered needs an address in every entry; a dev-only entry "
-                             "depends on the host's addresses (use gathered on the host first)" % ", ".join(missing))
         try:
-            actions, dummy = _endpoints.plan([], entries, "overridden")
-            rendered = _endpoints.render_batch([a[1] for a in actions])
+            endpoints = _endpoints.render(entries)
+            result = dict(changed=False, rendered=_endpoints.render_commands(endpoints),
+                          rendered_batch=_endpoints.render_batch(endpoints))
         except _endpoints.EndpointError as exc:
             module.fail_json(msg=str(exc))
-        module.exit_json(changed=False, rendered=rendered)
+        module.exit_json(**result)
 
     enter_netns(module)
     client = _netlink.mptcp_client(module)

@@ -141,9 +141,17 @@ def test_gathered_rendered_restores_the_same_state(runner, netns, tmp_path):
     gathered = runner.play([(M, {"state": "gathered", "netns": netns.name}, {})])[0]
     assert gathered["changed"] is False
     rendered = runner.play([(M, {"state": "rendered", "config": gathered["gathered"]}, {})])[0]
+    assert rendered["rendered"] == [
+        "ip mptcp endpoint add 192.0.2.10 port 8080 dev lan0 id 4 signal",
+        "ip mptcp endpoint add 2001:db8:1::10 id 9 backup subflow",
+    ]
     before = netns.endpoints()
     netns.ip("mptcp", "endpoint", "flush")
     batch = tmp_path / "endpoints.batch"
-    batch.write_text(rendered["rendered"])
+    batch.write_text(rendered["rendered_batch"])
     subprocess.run(["ip", "-n", netns.name, "-batch", str(batch)], check=True)
+    assert netns.endpoints() == before
+    netns.ip("mptcp", "endpoint", "flush")
+    for command in rendered["rendered"]:  # each one an ip command line (nothing to quote here)
+        subprocess.run(["ip", "-n", netns.name] + command.split()[1:], check=True)
     assert netns.endpoints() == before
