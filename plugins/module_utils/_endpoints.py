@@ -5,9 +5,11 @@
 
 validate() checks a whole ``config`` list, expand() turns ``dev``-only entries
 into addresses, plan() compares the kernel's endpoints with the desired ones
-and returns the actions (deletions first) and the state after them, and
-render_*() give the ``ip mptcp`` equivalents. Endpoints are plain dicts:
-``{"id", "address", "port", "dev", "flags"}`` with ``flags`` a sorted list.
+and returns the actions (deletions first) and the state after them,
+render_*() give the ``ip mptcp`` equivalents, and parse() reads
+``ip mptcp endpoint show`` output (or those ``ip mptcp`` lines) back.
+Endpoints are plain dicts: ``{"id", "address", "port", "dev", "flags"}`` with
+``flags`` a sorted list.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -15,7 +17,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import ipaddress
+import json
 import re
+import socket
 
 from ansible_collections.mptcp.linux.plugins.module_utils import _quote
 
@@ -24,7 +28,7 @@ FLAGS = ("signal", "subflow", "backup", "fullmesh", "laminar")
 SETTABLE_FLAGS = frozenset(("backup", "fullmesh"))
 FLAG_SINCE = {"signal": "5.6", "subflow": "5.6", "backup": "5.6", "fullmesh": "5.18", "laminar": "6.18"}
 MAX_ENDPOINTS = 8
-STATES = ("merged", "replaced", "overridden", "deleted", "gathered", "rendered")
+STATES = ("merged", "replaced", "overridden", "deleted", "gathered", "rendered", "parsed")
 FAMILIES = ("all", "ipv4", "ipv6")
 # Linux's dev_valid_name(): 1 to 15 bytes, no '/', ':' or white space, not "." or "..".
 _IFNAME_RE = re.compile(r"[^\s/:]{1,15}")
@@ -158,16 +162,21 @@ def validate(config, state):
     return entries
 
 
-def _flag_rules(where, flags, port):
+def _flag_rule_problems(flags, port):
+    """(field, reason) for each kernel rule that FLAGS and PORT break."""
     problems = []
     if "signal" in flags and "fullmesh" in flags:
-        problems.append("%s.flags: fullmesh cannot be combined with signal" % where)
+        problems.append(("flags", "fullmesh cannot be combined with signal"))
     if port and "signal" not in flags:
-        problems.append("%s.port: a port needs the signal flag (the kernel listens on it to accept joins)" % where)
+        problems.append(("port", "a port needs the signal flag (the kernel listens on it to accept joins)"))
     elif port and "subflow" in flags:
-        problems.append("%s.port: an endpoint with a port takes signal without subflow "
-                        "(the kernel listens on the port; it opens no subflow from it)" % where)
+        problems.append(("port", "an endpoint with a port takes signal without subflow "
+                                 "(the kernel listens on the port; it opens no subflow from it)"))
     return problems
+
+
+def _flag_rules(where, flags, port):
+    return ["%s.%s: %s" % (where, field, reason) for field, reason in _flag_rule_problems(flags, port)]
 
 
 def usable_addresses(iface, family):
@@ -501,8 +510,9 @@ def render_action(action):
     return "ip " + render_add(endpoint)
 
 
-def render_batch(endpoints):
-    """An ``ip -batch`` file that creates the endpoints on an empty namespace.
+def render_lines(endpoints):
+    """The ``ip -batch`` lines (without line feeds) that create the endpoints
+    on an empty namespace, those with a fixed id first.
 
     Every word goes through the ip -batch quoting; a value that ip -batch
     cannot express (an interface name with '#', or with both quote
@@ -511,12 +521,42 @@ def render_batch(endpoints):
     lines, problems = [], []
     for endpoint in ordered:
         try:
-            lines.append(_quote.ip_batch_line(_add_words(endpoint)) + "\n")
+            lines.append(_quote.ip_batch_line(_add_words(endpoint)))
         except _quote.QuoteError as exc:
             problems.append("%s.dev: %r cannot be written to an ip -batch file: %s" % (_where(endpoint), endpoint.get("dev"), exc))
     if problems:
         raise EndpointError(problems)
-    return "".join(lines)
+    return lines
+
+
+def render_batch(endpoints):
+    """An ``ip -batch`` file that creates the endpoints on an empty namespace
+    (render_lines(), one line each)."""
+    return "".join(line + "\n" for line in render_lines(endpoints))
+
+
+def render_commands(endpoints):
+    """The ``ip mptcp endpoint add`` command lines that create the endpoints
+    on an empty namespace: the render_lines() words after ``ip``, quoted the
+    same way (quote characters group a word, with no escapes)."""
+    return ["ip " + line for line in render_lines(endpoints)]
+
+
+def render(entries):
+    """state=rendered: the endpoints that validated ENTRIES create on an
+    empty namespace, without reading the host. Every entry needs an
+    address: a dev-only entry depends on the host's addresses. Raises
+    EndpointError naming each problem."""
+    missing = ["config[%d]" % e["index"] for e in entries if e["address"] is None]
+    if missing:
+        raise EndpointError("%s: rendered needs an address in every entry; a dev-only entry depends on the "
+                            "host's addresses (use gathered on the host first)" % ", ".join(missing))
+    twice = ["config[%d]: endpoint %s is also given by config[%d]" % (entry["index"], _label(entry), first["index"])
+             for first, entry in _clashes(entries, key)]
+    if twice:
+        raise EndpointError(twice)
+    actions, dummy = plan([], entries, "overridden")
+    return [action[1] for action in actions]
 
 
 def gathered(endpoints):
@@ -527,3 +567,237 @@ def gathered(endpoints):
         item["flags"] = list(endpoint["flags"])
         result.append(item)
     return result
+
+
+# ---------------------------------------------------------------- parsed
+#
+# ``ip mptcp endpoint show`` prints one endpoint a line, each field followed
+# by a blank: the address, "port N" (when not 0), "id N", the flags it has
+# names for, "rawflags HEX" for the bits it has none for (iproute2 6.1 names
+# neither implicit nor laminar), and "dev NAME" ("ifN" once the interface is
+# gone). ``ip -j`` prints the same as a JSON list. parse() reads both, and
+# the ``[ip] mptcp endpoint add`` lines that rendered gives.
+
+# The kernel's flag bits (include/uapi/linux/mptcp.h), as _netlink has them.
+FLAG_BITS = (("signal", 0x01), ("subflow", 0x02), ("backup", 0x04), ("fullmesh", 0x08),
+             ("implicit", 0x10), ("laminar", 0x20))
+_FLAG_NAMES = frozenset(name for name, bit in FLAG_BITS)
+_DIGITS = re.compile(r"[0-9]+")
+
+
+class _Unreadable(ValueError):
+    """Why one line (or JSON item) of running_config cannot be read."""
+
+
+def _parsed_address(word):
+    """An address as iproute2 and the netlink client print it (inet_ntop)."""
+    if "%" in word:
+        raise _Unreadable("%r is a scoped address; an endpoint gives its interface as dev" % word)
+    try:
+        address = ipaddress.ip_address(u"%s" % word)
+    except ValueError:
+        raise _Unreadable("%r is not an IPv4 or IPv6 address" % word)
+    return socket.inet_ntop(socket.AF_INET6 if address.version == 6 else socket.AF_INET, address.packed)
+
+
+def _parsed_number(name, word, low, high):
+    if not isinstance(word, int) or isinstance(word, bool):
+        if not isinstance(word, str) or not _DIGITS.fullmatch(word):
+            raise _Unreadable("%s %r is not a decimal number" % (name, word))
+        word = int(word)
+    if not low <= word <= high:
+        raise _Unreadable("%s %d is out of range %d..%d" % (name, word, low, high))
+    return word
+
+
+def _parsed_dev(word):
+    if not isinstance(word, str) or not valid_ifname(word):
+        raise _Unreadable("dev %r is not a valid interface name" % (word,))
+    return word
+
+
+def _raw_flags(word):
+    """The flag names of iproute2's "rawflags HEX" (two hex digits or more)."""
+    if not isinstance(word, str) or not re.fullmatch(r"[0-9a-fA-F]+", word):
+        raise _Unreadable("rawflags %r is not a hexadecimal number" % (word,))
+    value = int(word, 16)
+    unknown = value & ~sum(bit for name, bit in FLAG_BITS)
+    if unknown:
+        raise _Unreadable("rawflags %s has flag bits this module does not know (0x%x)" % (word, unknown))
+    return set(name for name, bit in FLAG_BITS if value & bit)
+
+
+def _endpoint(address=None, id=None, port=None, dev=None, flags=()):
+    return {"id": id, "address": address, "port": port, "dev": dev, "flags": sorted(flags)}
+
+
+def _endpoint_words(words, shown):
+    """One endpoint from the words of a line of ``ip mptcp endpoint show``
+    (SHOWN: the address first; the kernel's own flags and "rawflags"
+    allowed) or those after ``ip mptcp endpoint add`` (the address anywhere,
+    as ip takes it)."""
+    fields, flags, seen = {}, set(), set()
+    if shown:
+        fields["address"] = _parsed_address(words[0])
+        words = words[1:]
+    pos = 0
+    while pos < len(words):
+        word = words[pos]
+        if word in ("id", "port", "dev") or (shown and word == "rawflags"):
+            if word in seen:
+                raise _Unreadable("%r is given twice" % word)
+            seen.add(word)
+            if pos + 1 >= len(words):
+                raise _Unreadable("%r needs a value" % word)
+            value = words[pos + 1]
+            if word == "id":
+                fields["id"] = _parsed_number("id", value, 1, 255)
+            elif word == "port":
+                fields["port"] = _parsed_number("port", value, 1, 65535)
+            elif word == "dev":
+                fields["dev"] = _parsed_dev(value)
+            else:
+                flags |= _raw_flags(value)
+            pos += 2
+            continue
+        if word in _FLAG_NAMES:
+            if word == "implicit" and not shown:
+                raise _Unreadable("'implicit' cannot be added: the kernel makes implicit endpoints for live connections")
+            if word in seen:
+                raise _Unreadable("flag %r is given twice" % word)
+            seen.add(word)
+            flags.add(word)
+        elif word in ("nobackup", "nofullmesh"):
+            raise _Unreadable("%r only changes an endpoint (ip mptcp endpoint change)" % word)
+        elif "address" not in fields:
+            fields["address"] = _parsed_address(word)
+        else:
+            raise _Unreadable("unknown word %r" % word)
+        pos += 1
+    if "address" not in fields:
+        raise _Unreadable("no address")
+    return _endpoint(flags=flags, **fields)
+
+
+def _command(line):
+    """("add", endpoint), ("flush", None) or ("skip", None) for one
+    ``[ip] mptcp ...`` line, its words split as ip -batch splits them."""
+    try:
+        words = _quote.ip_batch_split(line)
+    except _quote.QuoteError as exc:
+        raise _Unreadable(str(exc))
+    if words[:1] == ["ip"]:
+        words = words[1:]
+    if words[:3] == ["mptcp", "endpoint", "add"]:
+        endpoint = _endpoint_words(words[3:], shown=False)
+        rules = _flag_rule_problems(endpoint["flags"], endpoint["port"])
+        if rules:
+            raise _Unreadable("; ".join(reason for field, reason in rules))
+        return "add", endpoint
+    if words == ["mptcp", "endpoint", "flush"]:
+        return "flush", None
+    if words[:2] == ["mptcp", "limits"]:
+        return "skip", None  # the limits are mptcp_limits' business
+    raise _Unreadable("only 'mptcp endpoint add', 'mptcp endpoint flush' and 'mptcp limits' commands are read")
+
+
+def _text_lines(text):
+    """(where, what, line) for each line of TEXT that is not blank or a
+    comment: WHAT is an endpoint, None for a flush, or _Unreadable."""
+    for number, line in enumerate(text.split("\n"), 1):
+        words = line.split()
+        if not words or words[0].startswith("#"):
+            continue
+        where = "running_config line %d" % number
+        try:
+            if words[0] in ("ip", "mptcp"):
+                verb, endpoint = _command(line)
+                if verb == "skip":
+                    continue
+            else:
+                endpoint = _endpoint_words(words, shown=True)
+        except _Unreadable as exc:
+            yield where, exc, line.strip()
+            continue
+        yield where, endpoint, None
+
+
+_JSON_KEYS = frozenset(("address", "id", "port", "dev", "rawflags", "flags")) | _FLAG_NAMES
+
+
+def _json_item(item):
+    """One endpoint of ``ip -j mptcp endpoint show``."""
+    if not isinstance(item, dict):
+        raise _Unreadable("is a %s, not an object" % type(item).__name__)
+    unknown = sorted(k for k in item if k not in _JSON_KEYS)
+    if unknown:
+        raise _Unreadable("unknown key(s) %s" % ", ".join(map(repr, unknown)))
+    if not isinstance(item.get("address"), str):
+        raise _Unreadable("no address")
+    flags = set()
+    for name in _FLAG_NAMES:
+        if name in item:
+            if item[name] is not True:
+                raise _Unreadable("%r is %r; ip -j prints true for the flags an endpoint has" % (name, item[name]))
+            flags.add(name)
+    listed = item.get("flags", [])
+    if not isinstance(listed, list) or any(f not in _FLAG_NAMES for f in listed):
+        raise _Unreadable("flags %r is not a list of known flags" % (listed,))
+    flags.update(listed)
+    if "rawflags" in item:
+        flags |= _raw_flags(item["rawflags"])
+    return _endpoint(
+        address=_parsed_address(item["address"]),
+        id=_parsed_number("id", item["id"], 1, 255) if "id" in item else None,
+        port=_parsed_number("port", item["port"], 1, 65535) if item.get("port") else None,
+        dev=_parsed_dev(item["dev"]) if "dev" in item else None,
+        flags=flags,
+    )
+
+
+def _json_items(text):
+    """(where, what, None) for each item of ``ip -j`` output, as _text_lines()."""
+    try:
+        items = json.loads(text)
+    except ValueError as exc:
+        reason = "starts with '[' but is not the JSON of ip -j (%s); give a command's stdout, not its stdout_lines" % exc
+        yield "running_config", _Unreadable(reason), None
+        return
+    if not isinstance(items, list):
+        yield "running_config", _Unreadable("is JSON but not a list"), None
+        return
+    for index, item in enumerate(items):
+        try:
+            yield "running_config[%d]" % index, _json_item(item), None
+        except _Unreadable as exc:
+            yield "running_config[%d]" % index, exc, None
+
+
+def parse(text):
+    """The endpoints that TEXT describes, in the shape gathered() gives
+    them, sorted by id (those without one last). TEXT is what
+    ``ip mptcp endpoint show`` prints, its JSON form (``ip -j``), or
+    ``[ip] mptcp endpoint add`` lines as rendered gives them (an ``ip -batch``
+    file too: comments, ``mptcp endpoint flush`` and ``mptcp limits`` lines
+    are read as ip reads them). Nothing is read from the host. Raises
+    EndpointError naming the line (or JSON item) and the reason for each
+    one that cannot be read, or that repeats an endpoint or an id."""
+    if not isinstance(text, str):
+        raise EndpointError("running_config: is a %s, not text" % type(text).__name__)
+    reader = _json_items(text) if text.lstrip().startswith("[") else _text_lines(text)
+    problems, found = [], []
+    for where, endpoint, line in reader:
+        if isinstance(endpoint, _Unreadable):
+            problems.append("%s: %s%s" % (where, endpoint, " (%r)" % line if line else ""))
+        elif endpoint is None:
+            found = []  # mptcp endpoint flush
+        else:
+            found.append((where, endpoint))
+    for (first, dummy), (where, endpoint) in _clashes(found, lambda item: key(item[1])):
+        problems.append("%s: endpoint %s is also on %s; the kernel holds one endpoint per address and port"
+                        % (where, _label(endpoint), first))
+    for (first, dummy), (where, endpoint) in _clashes(found, lambda item: item[1]["id"]):
+        problems.append("%s: id %d is also used on %s" % (where, endpoint["id"], first))
+    if problems:
+        raise EndpointError(problems)
+    return gathered(_sorted(endpoint for dummy, endpoint in found))

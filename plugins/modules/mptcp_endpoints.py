@@ -26,7 +26,11 @@ description:
     module undoes what this run changed, reads back again and says what it
     found (see the notes).
   - Endpoints live in kernel memory only and vanish at reboot. Use O(state=rendered)
-    to produce an C(ip -batch) file that restores them at boot.
+    to produce the C(ip mptcp endpoint add) commands, and an C(ip -batch) file, that
+    restore them at boot.
+  - O(state=parsed) reads the text of O(running_config), for example the output of
+    C(ip mptcp endpoint show) taken on a host, into the structure O(state=gathered)
+    returns, offline.
 author:
   - mptcp.linux maintainers (@mptcp-linux)
 extends_documentation_fragment:
@@ -34,7 +38,7 @@ extends_documentation_fragment:
   - mptcp.linux.lock
   - mptcp.linux.netns.attributes
 requirements:
-  - pyroute2 (0.7 or later) on the managed host
+  - pyroute2 (0.7 or later) on the managed host, except for O(state=rendered) and O(state=parsed)
 options:
   config:
     description:
@@ -95,6 +99,20 @@ options:
         type: list
         elements: str
         choices: [signal, subflow, backup, fullmesh, laminar]
+  running_config:
+    description:
+      - With O(state=parsed), the text to read, required. Only O(state=parsed) takes it.
+      - The output of C(ip mptcp endpoint show) (one endpoint a line, as
+        iproute2 prints it, C(rawflags) included), or of C(ip -j mptcp endpoint show).
+      - Or C(ip mptcp endpoint add) lines as RV(rendered) gives them, or an
+        C(ip -batch) file such as RV(rendered_batch) (lines without the leading
+        C(ip)). Words are split as C(ip -batch) splits them. Blank lines and
+        comments are skipped, C(mptcp endpoint flush) forgets the endpoints
+        before it and C(mptcp limits) lines are skipped. Any other command is refused.
+      - A line that cannot be read fails the module, naming C(running_config),
+        the line number (for JSON, the item) and the reason, and so does an
+        endpoint (address and port) or an id given twice.
+    type: str
   state:
     description:
       - V(merged) adds the given endpoints and updates the given attributes; others are left alone.
@@ -104,10 +122,14 @@ options:
         Endpoints are deleted one by one, never flushed, because C(ip mptcp endpoint flush)
         also resets the add_addr_accepted limit.
       - V(gathered) returns the current endpoints in the shape of O(config), changing nothing.
-      - V(rendered) returns the config as an C(ip -batch) text without reading or changing
+      - V(rendered) returns the config as C(ip mptcp endpoint add) commands (RV(rendered))
+        and as an C(ip -batch) text (RV(rendered_batch)) without reading or changing
         the host; every entry needs an address.
+      - V(parsed) reads O(running_config) into the structure V(gathered) returns (RV(parsed)),
+        without reading or changing the host. It needs neither root nor pyroute2.
+      - With V(rendered) and V(parsed), O(netns) and O(lock_timeout) are not used.
     type: str
-    choices: [merged, replaced, overridden, deleted, gathered, rendered]
+    choices: [merged, replaced, overridden, deleted, gathered, rendered, parsed]
     default: merged
 notes:
   - "Failure semantics: the module applies the whole request or leaves the
@@ -178,17 +200,34 @@ EXAMPLES = r"""
     state: gathered
   register: mptcp_current
 
-- name: Render a boot-time restore file (ip -batch)
+- name: Render the commands and a boot-time restore file (ip -batch)
   mptcp.linux.mptcp_endpoints:
     state: rendered
     config: "{{ mptcp_current.gathered }}"
-  register: mptcp_batch
+  register: mptcp_render
+
+- name: Write the restore file
+  ansible.builtin.copy:
+    content: "{{ mptcp_render.rendered_batch }}"
+    dest: /etc/mptcp/endpoints.batch
+    mode: "0644"
+
+- name: Take what ip shows on a host
+  ansible.builtin.command: ip mptcp endpoint show
+  register: mptcp_show
+  changed_when: false
+
+- name: Read it into the structure gathered returns (offline)
+  mptcp.linux.mptcp_endpoints:
+    state: parsed
+    running_config: "{{ mptcp_show.stdout }}"
+  register: mptcp_parsed
 """
 
 RETURN = r"""
 before:
   description: The endpoints before the change, sorted by id.
-  returned: when state is not rendered
+  returned: when state is not rendered or parsed
   type: list
   elements: dict
   sample: [{"id": 1, "address": "10.0.0.1", "port": null, "dev": "eth0", "flags": ["signal"]}]
@@ -216,10 +255,33 @@ gathered:
   elements: dict
   sample: [{"id": 1, "address": "10.0.0.1", "dev": "eth0", "flags": ["signal"]}]
 rendered:
-  description: An C(ip -batch) text that creates the configured endpoints.
+  description:
+    - The C(ip mptcp endpoint add) commands that create the configured endpoints
+      on a namespace without endpoints, those with an id first.
+    - Each value is quoted as C(ip -batch) reads it (a double or single quote
+      groups a word, with no escapes); a value that C(ip -batch) cannot carry
+      is refused, naming the field.
+  returned: when state is rendered
+  type: list
+  elements: str
+  sample: ["ip mptcp endpoint add 10.0.0.1 dev eth0 id 1 signal"]
+rendered_batch:
+  description:
+    - The same commands as an C(ip -batch) text, one line each without the
+      leading C(ip), each ended by a line feed, for C(ip -batch FILE) at boot.
   returned: when state is rendered
   type: str
   sample: "mptcp endpoint add 10.0.0.1 dev eth0 id 1 signal\n"
+parsed:
+  description:
+    - The endpoints O(running_config) describes, in the structure of RV(gathered),
+      sorted by id (entries without an id last). Keys the text does not give are left out.
+    - C(ip mptcp endpoint show) output gives the endpoints the host had when it
+      was taken, C(implicit) ones included, and a stale interface as C(ifN).
+  returned: when state is parsed
+  type: list
+  elements: dict
+  sample: [{"id": 1, "address": "10.0.0.1", "dev": "eth0", "flags": ["signal"]}]
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -287,6 +349,7 @@ def main():
             family=dict(type="str", choices=list(_endpoints.FAMILIES)),
             flags=dict(type="list", elements="str", choices=list(_endpoints.FLAGS)),
         )),
+        running_config=dict(type="str"),
         state=dict(type="str", default="merged", choices=list(_endpoints.STATES)),
     )
     argument_spec.update(NETNS_ARGUMENT)
@@ -294,10 +357,14 @@ def main():
     module = AnsibleModule(
         argument_spec=argument_spec,
         supports_check_mode=True,
-        required_if=[("state", "rendered", ("config",))],
+        required_if=[("state", "rendered", ("config",)), ("state", "parsed", ("running_config",))],
     )
     state = module.params["state"]
     problems = [p for p in [lock_timeout_problem(module)] if p]
+    if state == "parsed" and module.params["config"] is not None:
+        problems.append("config: state=parsed reads running_config, not config")
+    if state != "parsed" and module.params["running_config"] is not None:
+        problems.append("running_config: only state=parsed reads it (state=%s)" % state)
     try:
         entries = _endpoints.validate(module.params["config"], state)
     except _endpoints.EndpointError as exc:
@@ -305,17 +372,21 @@ def main():
     if problems:
         module.fail_json(msg="; ".join(problems))
 
-    if state == "rendered":
-        missing = ["config[%d]" % e["index"] for e in entries if e["address"] is None]
-        if missing:
-            module.fail_json(msg="%s: rendered needs an address in every entry; a dev-only entry "
-                             "depends on the host's addresses (use gathered on the host first)" % ", ".join(missing))
+    if state == "parsed":
         try:
-            actions, dummy = _endpoints.plan([], entries, "overridden")
-            rendered = _endpoints.render_batch([a[1] for a in actions])
+            parsed = _endpoints.parse(module.params["running_config"])
         except _endpoints.EndpointError as exc:
             module.fail_json(msg=str(exc))
-        module.exit_json(changed=False, rendered=rendered)
+        module.exit_json(changed=False, parsed=parsed)
+
+    if state == "rendered":
+        try:
+            endpoints = _endpoints.render(entries)
+            result = dict(changed=False, rendered=_endpoints.render_commands(endpoints),
+                          rendered_batch=_endpoints.render_batch(endpoints))
+        except _endpoints.EndpointError as exc:
+            module.fail_json(msg=str(exc))
+        module.exit_json(**result)
 
     enter_netns(module)
     client = _netlink.mptcp_client(module)

@@ -60,6 +60,14 @@ CASES = [
      ["config[0].dev", "'lan0\\n' is not a valid interface name"]),
     (EP, {"state": "rendered", "config": [{"address": "192.0.2.11", "dev": "br#1", "flags": ["signal"]}]},
      ["config[0].dev", "ip -batch", "'#'"]),
+    # parsed reads running_config, and only parsed does
+    (EP, {"state": "parsed"}, ["state is parsed", "running_config"]),
+    (EP, {"state": "parsed", "running_config": "192.0.2.10 id 1 signal \nbogus\n"},
+     ["running_config line 2", "'bogus' is not an IPv4 or IPv6 address"]),
+    (EP, {"state": "parsed", "running_config": "", "config": [{"address": "192.0.2.11", "flags": ["signal"]}]},
+     ["config: state=parsed reads running_config"]),
+    (EP, {"running_config": "192.0.2.11 id 2 signal", "config": [{"address": "192.0.2.11", "flags": ["signal"]}]},
+     ["running_config: only state=parsed reads it (state=merged)"]),
     (EP, {"netns": "mptcp-it-x\n", "config": [{"address": "192.0.2.11", "flags": ["signal"]}]},
      ["netns", "is not a valid namespace name"]),
     # numbers: finite and bounded

@@ -3,11 +3,12 @@
 
 from __future__ import absolute_import, division, print_function
 
+import pathlib
 import subprocess
 
 import pytest
 
-from conftest import assert_idempotent, four_runs
+from conftest import AS_NOBODY, assert_idempotent, four_runs, run_module, shell_wrapper
 
 M = "mptcp.linux.mptcp_endpoints"
 
@@ -141,9 +142,71 @@ def test_gathered_rendered_restores_the_same_state(runner, netns, tmp_path):
     gathered = runner.play([(M, {"state": "gathered", "netns": netns.name}, {})])[0]
     assert gathered["changed"] is False
     rendered = runner.play([(M, {"state": "rendered", "config": gathered["gathered"]}, {})])[0]
+    assert rendered["rendered"] == [
+        "ip mptcp endpoint add 192.0.2.10 port 8080 dev lan0 id 4 signal",
+        "ip mptcp endpoint add 2001:db8:1::10 id 9 backup subflow",
+    ]
     before = netns.endpoints()
     netns.ip("mptcp", "endpoint", "flush")
     batch = tmp_path / "endpoints.batch"
-    batch.write_text(rendered["rendered"])
+    batch.write_text(rendered["rendered_batch"])
     subprocess.run(["ip", "-n", netns.name, "-batch", str(batch)], check=True)
     assert netns.endpoints() == before
+    netns.ip("mptcp", "endpoint", "flush")
+    for command in rendered["rendered"]:  # each one an ip command line (nothing to quote here)
+        subprocess.run(["ip", "-n", netns.name] + command.split()[1:], check=True)
+    assert netns.endpoints() == before
+
+
+def test_parsed_reads_ip_show_as_gathered_reads_the_kernel(runner, netns, module_path):
+    """The text `ip mptcp endpoint show` prints in a namespace (and its JSON
+    form) parses to what gathered reads over netlink there: every flag,
+    ports, IPv6, a stale interface ("ifN"). Parsed runs offline: in check
+    mode, without pyroute2 (python -S), as nobody."""
+    netns.ip("link", "add", "name", "gone0", "type", "veth", "peer", "name", "gone0p")
+    netns.ip("addr", "add", "203.0.113.9/24", "dev", "gone0")
+    converge(runner, netns, {"config": [
+        {"address": "192.0.2.10", "id": 1, "dev": "lan0", "flags": ["signal"]},
+        {"address": "192.0.2.10", "id": 2, "port": 8443, "flags": ["signal", "backup"]},
+        {"address": "2001:db8:1::10", "id": 3, "dev": "lan1", "flags": ["subflow", "backup", "fullmesh"]},
+        {"address": "198.51.100.11", "id": 40, "flags": ["subflow", "laminar"]},
+        {"address": "2001:db8::10", "flags": ["signal", "subflow"]},
+        {"address": "203.0.113.9", "id": 255, "dev": "gone0", "flags": ["subflow", "fullmesh"]},
+        {"address": "192.0.2.99", "id": 7, "flags": []},
+    ]}, [
+        ep("192.0.2.10", 1, ["signal"], dev="lan0"),
+        ep("192.0.2.10", 2, ["signal", "backup"], port=8443),
+        ep("2001:db8:1::10", 3, ["subflow", "backup", "fullmesh"], dev="lan1"),
+        ep("192.0.2.99", 7, []),
+        ep("2001:db8::10", 8, ["signal", "subflow"]),  # the lowest free id
+        ep("198.51.100.11", 40, ["subflow", "laminar"]),
+        ep("203.0.113.9", 255, ["subflow", "fullmesh"], dev="gone0"),
+    ])
+    netns.ip("link", "del", "gone0")
+    show = netns.ip("mptcp", "endpoint", "show")
+    assert "dev if" in show  # the binding is stale now
+    show_json = netns.ip("-j", "mptcp", "endpoint", "show")
+    results = runner.play([
+        (M, {"state": "gathered", "netns": netns.name}, {}),
+        (M, {"state": "parsed", "running_config": show}, {"check_mode": True}),
+        (M, {"state": "parsed", "running_config": show_json}, {}),
+    ])
+    gathered = results[0]["gathered"]
+    assert len(gathered) == 7 and [e["id"] for e in gathered] == [1, 2, 3, 7, 8, 40, 255]
+    assert results[1]["parsed"] == gathered and results[1]["changed"] is False
+    assert results[2]["parsed"] == gathered
+    # gathered -> rendered -> parsed gives the same structure, from either rendering
+    rendered = runner.play([(M, {"state": "rendered", "config": gathered}, {})])[0]
+    again = runner.play([
+        (M, {"state": "parsed", "running_config": "\n".join(rendered["rendered"])}, {}),
+        (M, {"state": "parsed", "running_config": rendered["rendered_batch"]}, {}),
+    ])
+    assert again[0]["parsed"] == gathered and again[1]["parsed"] == gathered
+    # no pyroute2 (-S: no site-packages), no root, no namespace; Debian's
+    # Python, which nobody can run wherever the venv lives
+    assert subprocess.run(["/usr/bin/python3", "-S", "-c", "import pyroute2"], capture_output=True, check=False).returncode != 0
+    wrapper = shell_wrapper(pathlib.Path(module_path) / ("python-S-%s" % netns.name), "/usr/bin/python3", "-S")
+    bare = run_module(wrapper, module_path, "mptcp_endpoints",
+                      {"state": "parsed", "running_config": show, "_ansible_check_mode": True}, prefix=AS_NOBODY)
+    assert bare.get("failed") is not True, bare
+    assert bare["parsed"] == gathered

@@ -696,10 +696,35 @@ def test_rendered_state_as_the_module_drives_it():
     """state=rendered: validate, plan against an empty namespace, render (no host read)."""
     entries = ep.validate([{"address": "192.0.2.1", "flags": ["subflow", "backup"]},
                            {"address": "2001:db8::2", "id": 2, "port": 9000, "flags": ["signal"]}], "rendered")
-    actions, after = ep.plan([], entries, "overridden")
-    assert ep.render_batch([a[1] for a in actions]) == (
+    endpoints = ep.render(entries)
+    assert ep.render_batch(endpoints) == (
         "mptcp endpoint add 2001:db8::2 port 9000 id 2 signal\n"
         "mptcp endpoint add 192.0.2.1 backup subflow\n")
+    # the network resource convention: a list of commands, the same words after "ip"
+    assert ep.render_commands(endpoints) == [
+        "ip mptcp endpoint add 2001:db8::2 port 9000 id 2 signal",
+        "ip mptcp endpoint add 192.0.2.1 backup subflow",
+    ]
+    assert ep.render_commands([]) == [] and ep.render_batch([]) == ""
+
+
+def test_rendered_needs_an_address_in_every_entry():
+    entries = ep.validate([GOOD, {"dev": "eth0", "flags": ["subflow"]}, {"dev": "eth1"}], "rendered")
+    with pytest.raises(EndpointError) as excinfo:
+        ep.render(entries)
+    assert problems_of(excinfo) == [
+        "config[1], config[2]: rendered needs an address in every entry; a dev-only entry depends on the "
+        "host's addresses (use gathered on the host first)"]
+
+
+def test_rendered_refuses_an_endpoint_given_twice():
+    """Without this check the second entry would silently replace the first."""
+    entries = ep.validate([{"address": "192.0.2.1", "flags": ["subflow"]},
+                           {"address": "192.0.2.1", "port": 80, "flags": ["signal"]},
+                           {"address": "192.0.2.1", "id": 4, "flags": ["signal"]}], "rendered")
+    with pytest.raises(EndpointError) as excinfo:
+        ep.render(entries)
+    assert problems_of(excinfo) == ["config[2]: endpoint 192.0.2.1 is also given by config[0]"]
 
 
 def test_gathered_leaves_out_unset_keys_but_keeps_flags():
@@ -845,9 +870,7 @@ def test_a_trailing_newline_in_dev_is_refused_before_rendering(state):
 
 
 def rendered(config):
-    entries = ep.validate(config, "rendered")
-    actions, dummy = ep.plan([], entries, "overridden")
-    return ep.render_batch([a[1] for a in actions])
+    return ep.render_batch(ep.render(ep.validate(config, "rendered")))
 
 
 @pytest.mark.parametrize("dev, reason", [
@@ -862,8 +885,16 @@ def test_rendered_refuses_a_dev_that_ip_batch_cannot_hold(dev, reason):
 
 @pytest.mark.parametrize("dev", ["v'1", 'v"1', "'lead", '"lead', "a'b\"c"])
 def test_rendered_quotes_a_dev_and_reads_back_the_same(dev):
-    text = rendered([{"address": "192.0.2.2", "dev": dev, "id": 3, "flags": ["subflow"]}])
-    assert _quote.ip_batch_split(text.rstrip("\n")) == ["mptcp", "endpoint", "add", "192.0.2.2", "dev", dev, "id", "3", "subflow"]
+    config = [{"address": "192.0.2.2", "dev": dev, "id": 3, "flags": ["subflow"]}]
+    words = ["mptcp", "endpoint", "add", "192.0.2.2", "dev", dev, "id", "3", "subflow"]
+    assert _quote.ip_batch_split(rendered(config).rstrip("\n")) == words
+    commands = ep.render_commands(ep.render(ep.validate(config, "rendered")))
+    assert [_quote.ip_batch_split(c) for c in commands] == [["ip"] + words]
+
+
+def test_rendered_commands_refuse_what_the_batch_refuses():
+    with pytest.raises(EndpointError, match=r"^config\[0\]\.dev: 'br#1' cannot be written to an ip -batch file"):
+        ep.render_commands(ep.render(ep.validate([{"address": "192.0.2.2", "dev": "br#1", "flags": ["subflow"]}], "rendered")))
 
 
 # ---------------------------------------------------------------- after a failure: differences, undo, outcome
