@@ -74,8 +74,8 @@ options:
     default: /run/mptcp-testbed
   report_as:
     description:
-      - The names that error messages give to the options, for a role that passes its own variables
-        (e.g. C({paths: mptcp_testbed_paths})).
+      - "The names that error messages give to the options, for a role that passes its own variables
+        (e.g. C({paths: mptcp_testbed_paths}))."
     type: dict
     default: {}
 attributes:

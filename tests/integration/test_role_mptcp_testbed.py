@@ -56,7 +56,7 @@ class Bed(object):
         results = [t["hosts"]["target"] for t in tasks if "target" in t["hosts"]]
         failed = [r for r in results if r.get("failed")]
         changed = sum(1 for r in results if r.get("changed"))
-        facts = [r["ansible_facts"]["mptcp_testbed"] for r in results if "mptcp_testbed" in r.get("ansible_facts", {})]
+        facts = [r["ansible_facts"]["mptcp_testbed_facts"] for r in results if "mptcp_testbed_facts" in r.get("ansible_facts", {})]
         return changed, (failed[0].get("msg", str(failed[0])) if failed else None), (facts[0] if facts else None)
 
     def namespaces(self):
