@@ -32,8 +32,8 @@ def _tasks(items):
             yield from _tasks(item.get(key))
 
 
-def test_the_five_roles_exist():
-    assert ALL_ROLES == ["mptcp", "mptcp_nginx", "mptcp_socket", "mptcpd", "mptcpize"]
+def test_the_six_roles_exist():
+    assert ALL_ROLES == ["mptcp", "mptcp_nginx", "mptcp_socket", "mptcp_testbed", "mptcpd", "mptcpize"]
 
 
 @pytest.mark.parametrize("role", ALL_ROLES)
