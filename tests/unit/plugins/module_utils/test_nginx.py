@@ -10,6 +10,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import subprocess
+
 import crossplane
 import pytest
 from hypothesis import given, settings
@@ -294,6 +296,27 @@ def test_probe_version():
     assert _nginx.probe_version("") == ""
 
 
+def run_command(argv, **options):
+    """AnsibleModule.run_command as probe() calls it: bytes out, no shell,
+    no expansion, OSError raised."""
+    assert options == {"encoding": None, "expand_user_and_vars": False, "handle_exceptions": False}
+    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
 def test_probe_of_a_missing_nginx(tmp_path):
-    result = _nginx.probe(str(tmp_path / "no-nginx"))
+    result = _nginx.probe(run_command, str(tmp_path / "no-nginx"))
     assert result["keyword"] == "" and "cannot run" in result["error"]
+
+
+def test_probe_takes_the_released_keyword_first():
+    calls = []
+
+    def nginx(argv, **options):
+        calls.append(argv)
+        return (0, b"", ACCEPTED.encode()) if argv[-1].endswith("/multipath.conf") else (1, b"", REFUSED.encode())
+
+    result = _nginx.probe(nginx, "/usr/sbin/nginx")
+    assert result["keyword"] == "multipath" and result["version"] == "nginx/1.30.6"
+    assert result["verdicts"]["multipath"]["accepted"] and not result["verdicts"]["mptcp"]["accepted"]
+    assert [argv[:5] for argv in calls] == [["/usr/sbin/nginx", "-v", "-t", "-e", "stderr"]] * 2
