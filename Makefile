@@ -77,7 +77,7 @@ lint: $(STAMP) | $(COLLECTION_LINK)
 	ansible-lint
 	antsibull-changelog lint
 	antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
-	shellcheck tools/bootstrap tools/sanity tools/build tools/role-docs tools/test-all .ci/run tools/molecule tools/vm/build-image lab/run
+	shellcheck tools/bootstrap tools/sanity tools/sanity-matrix tools/build tools/role-docs tools/test-all .ci/run tools/molecule tools/vm/build-image lab/run
 	tools/role-docs --check
 
 sanity: $(STAMP)

@@ -21,7 +21,6 @@ import ipaddress
 import json
 import re
 import shutil
-import subprocess
 import tempfile
 
 from ansible_collections.mptcp.linux.plugins.module_utils._quote import (
@@ -343,11 +342,12 @@ def probe_version(stderr):
     return match.group(1) if match else ""
 
 
-def probe(nginx="nginx"):
+def probe(run_command, nginx="nginx"):
     """Which MPTCP keyword NGINX accepts in `listen`: the released
     `multipath` first, the patch-era `mptcp` second. Each is tested with
-    `nginx -t` on a scratch configuration in a temporary directory (own
-    prefix, pid and temp paths, errors on stderr), removed afterwards.
+    `nginx -t`, run by RUN_COMMAND (the module's run_command), on a scratch
+    configuration in a temporary directory (own prefix, pid and temp paths,
+    errors on stderr), removed afterwards.
     Returns {version, keyword ("" when none), verdicts: {keyword:
     {accepted, message}}}, and error when nginx cannot be run."""
     result = {"version": "", "keyword": "", "verdicts": {}}
@@ -358,11 +358,11 @@ def probe(nginx="nginx"):
             with open(conf, "w") as handle:
                 handle.write(PROBE_CONF.format(dir=scratch, keyword=keyword))
             # -v prints the version, then -t still tests the configuration.
-            proc = subprocess.run([nginx, "-v", "-t", "-e", "stderr", "-p", scratch, "-c", conf],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
-            stderr = proc.stderr.decode("utf-8", "replace")
+            rc, _stdout, stderr = run_command([nginx, "-v", "-t", "-e", "stderr", "-p", scratch, "-c", conf],
+                                              encoding=None, expand_user_and_vars=False, handle_exceptions=False)
+            stderr = stderr.decode("utf-8", "replace")
             result["version"] = result["version"] or probe_version(stderr)
-            accepted, text = probe_verdict(proc.returncode, stderr)
+            accepted, text = probe_verdict(rc, stderr)
             result["verdicts"][keyword] = {"accepted": accepted, "message": text}
             if accepted and not result["keyword"]:
                 result["keyword"] = keyword

@@ -50,6 +50,7 @@ __metaclass__ = type
 import base64
 import errno
 import fcntl
+import functools
 import grp
 import json
 import os
@@ -57,7 +58,6 @@ import pwd
 import re
 import signal
 import stat
-import subprocess
 import sys
 import time
 
@@ -527,33 +527,34 @@ class Validation(object):
         return said or "%s exited with status %d and printed nothing" % (self.argv[0], self.rc)
 
 
-def run_validator(argv, operations, refuse=()):
-    """Run ARGV (no shell) in a private mount namespace arranged by
-    OPERATIONS (view_operations(); none: run it as it is)."""
+def run_validator(run_command, argv, operations, refuse=()):
+    """Run ARGV (no shell) with RUN_COMMAND (the module's run_command) in a
+    private mount namespace arranged by OPERATIONS (view_operations(); none:
+    run it as it is)."""
+    # Bytes out, decoded here with replacement: a validator's message is
+    # reported whatever its encoding. Arguments go as they are (no ~ or $VAR
+    # expansion), and a program that cannot run is reported, not a failure.
+    options = dict(cwd="/", encoding=None, expand_user_and_vars=False, handle_exceptions=False)
     if operations:
         read_end, write_end = os.pipe()
         command = [sys.executable, "-I", "-c", VIEW_HELPER, str(write_end), json.dumps(operations)] + list(argv)
         try:
-            proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                                    pass_fds=(write_end,), cwd="/")
+            rc, stdout, stderr = run_command(command, pass_fds=(write_end,), **options)
         finally:
             os.close(write_end)
-        stdout, stderr = proc.communicate()
         with os.fdopen(read_end, "rb") as handle:
             view_error = handle.read().decode("utf-8", "replace") or None
     else:
         try:
-            proc = subprocess.Popen(list(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                                    cwd="/")
+            rc, stdout, stderr = run_command(list(argv), **options)
         except OSError as err:
             return Validation(list(argv), None, "", "", [], "cannot run %s: %s" % (argv[0], err.strerror))
-        stdout, stderr = proc.communicate()
         view_error = None
     stdout = stdout.decode("utf-8", "replace")
     stderr = stderr.decode("utf-8", "replace")
     patterns = [re.compile(pattern) for pattern in refuse]
     refused = [line for line in (stderr + "\n" + stdout).splitlines() if any(p.fullmatch(line) for p in patterns)]
-    return Validation(list(argv), proc.returncode, stdout, stderr, refused, view_error)
+    return Validation(list(argv), rc, stdout, stderr, refused, view_error)
 
 
 # ------------------------------------------------------------ the journal
@@ -633,7 +634,10 @@ class DirectoryLock(object):
 
 class Transaction(object):
     def __init__(self, name, journal_dir=DEFAULT_JOURNAL_DIR, files=None, validate=None, refuse=(),
-                 pending=True, directory_mode=0o755, check_mode=False, lock_timeout=60, runner=None):
+                 pending=True, directory_mode=0o755, check_mode=False, lock_timeout=60, run_command=None, runner=None):
+        """RUN_COMMAND (the module's run_command) runs VALIDATE through
+        run_validator(); RUNNER, a function like run_validator() without its
+        first argument, replaces both (tests)."""
         self.name = check_name(name)
         self.journal = Journal(journal_dir, name)
         self.journal_dir = journal_dir
@@ -649,7 +653,7 @@ class Transaction(object):
         self.directory_mode = directory_mode
         self.check_mode = check_mode
         self.lock_timeout = lock_timeout
-        self.runner = runner or run_validator
+        self.runner = runner or functools.partial(run_validator, run_command)
         self.result = {"changed": False, "files": {}, "commands": [], "pending": False, "journal": "absent",
                        "journal_path": self.journal.path, "repaired": None, "validated": None, "diff": []}
 

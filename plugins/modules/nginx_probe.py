@@ -87,7 +87,7 @@ from ansible_collections.mptcp.linux.plugins.module_utils._nginx import probe
 
 def main():
     module = AnsibleModule(argument_spec=dict(nginx=dict(type="str", default="nginx")), supports_check_mode=True)
-    module.exit_json(changed=False, **probe(module.params["nginx"]))
+    module.exit_json(changed=False, **probe(module.run_command, module.params["nginx"]))
 
 
 if __name__ == "__main__":

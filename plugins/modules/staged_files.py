@@ -322,7 +322,8 @@ def main():
         transaction = _staged.Transaction(
             params["name"], journal_dir=params["journal_dir"], files=params["files"], validate=params["validate"],
             refuse=params["refuse"], pending=params["pending"], directory_mode=directory_mode,
-            check_mode=module.check_mode, lock_timeout=params["lock_timeout"])
+            check_mode=module.check_mode, lock_timeout=params["lock_timeout"],
+            run_command=module.run_command)
     except _staged.StagedError as err:
         module.fail_json(msg=str(err))
     try:

@@ -11,7 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from conftest import load, options, role_path
+from ansible_collections.mptcp.linux.tests.unit.roles.role_files import load, options, role_path
 
 ROLE = "mptcp_nginx"
 

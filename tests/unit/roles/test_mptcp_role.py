@@ -9,7 +9,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from conftest import options
+from ansible_collections.mptcp.linux.tests.unit.roles.role_files import options
 
 ROLE = "mptcp"
 

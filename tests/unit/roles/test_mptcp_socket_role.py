@@ -14,7 +14,7 @@ import re
 import jinja2
 import pytest
 
-from conftest import load
+from ansible_collections.mptcp.linux.tests.unit.roles.role_files import load
 
 ROLE = "mptcp_socket"
 

@@ -10,7 +10,7 @@ __metaclass__ = type
 
 import re
 
-from conftest import options, role_path
+from ansible_collections.mptcp.linux.tests.unit.roles.role_files import options, role_path
 
 ROLE = "mptcpd"
 # The interface other roles rely on (mptcp includes this role).

@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from conftest import load, options
+from ansible_collections.mptcp.linux.tests.unit.roles.role_files import load, options
 
 ROLE = "mptcpize"
 

@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-from conftest import ROLES, load, options, role_path
+from ansible_collections.mptcp.linux.tests.unit.roles.role_files import ROLES, load, options, role_path
 
 ALL_ROLES = sorted(os.path.basename(path) for path in glob.glob(os.path.join(ROLES, "*")) if os.path.isdir(path))
 TYPES = ("str", "bool", "list", "int", "dict", "path", "raw")

@@ -9,7 +9,9 @@ __metaclass__ = type
 import pytest
 import yaml
 
-from ansible_collections.mptcp.linux.tools import role_docs
+from ansible_collections.mptcp.linux.tests.unit.tools.harness import import_tool
+
+role_docs = import_tool("role_docs")
 
 
 SPECS = {

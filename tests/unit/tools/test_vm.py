@@ -11,7 +11,9 @@ import os
 
 import pytest
 
-from ansible_collections.mptcp.linux.tools.vm import vm
+from ansible_collections.mptcp.linux.tests.unit.tools.harness import import_tool
+
+vm = import_tool("vm.vm")
 
 
 PAIR = [

@@ -1,26 +1,25 @@
 # -*- coding: utf-8 -*-
 # Copyright: mptcp.linux contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""_nginx and its filters: the checks of the mptcp_nginx role's blocks (every
-message names its field), the rendering (exact text, and parsed back by
-crossplane, an nginx parser of its own, to the words that were checked),
-the main configuration's include line, the listen ports, and ss's output."""
+"""_nginx: the checks of the mptcp_nginx role's blocks (every message names
+its field), the rendering (exact text, and parsed back by crossplane, an nginx
+parser of its own, to the words that were checked), the main configuration's
+include line, the listen ports and the probe of nginx. The filters that wrap
+it are tested in tests/unit/plugins/filter/test_nginx_filters.py: this file
+imports module_utils only, as ansible-test units requires of its
+module_utils tests."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
+
+import subprocess
 
 import crossplane
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible.errors import AnsibleFilterError
-
-from ansible_collections.mptcp.linux.plugins.filter.nginx_listen_ports import nginx_listen_ports
-from ansible_collections.mptcp.linux.plugins.filter.nginx_server_files import nginx_server_files
-from ansible_collections.mptcp.linux.plugins.filter.nginx_server_problems import nginx_server_problems
-from ansible_collections.mptcp.linux.plugins.filter.ss_listening_ports import ss_listening_ports
 from ansible_collections.mptcp.linux.plugins.module_utils import _nginx
 from ansible_collections.mptcp.linux.plugins.module_utils._quote import nginx_word
 
@@ -36,7 +35,7 @@ def web(**extra):
 
 
 def problems(**extra):
-    return nginx_server_problems([web(**extra)], S)
+    return _nginx.block_problems([web(**extra)], S)
 
 
 # ------------------------------------------------------------ checks
@@ -44,9 +43,9 @@ def problems(**extra):
 
 def test_a_good_block_has_no_problem():
     assert problems() == []
-    assert nginx_server_problems([{"name": "s", "listen": [{"port": 22}], "proxy_pass": "127.0.0.1:22"}],
+    assert _nginx.block_problems([{"name": "s", "listen": [{"port": 22}], "proxy_pass": "127.0.0.1:22"}],
                                  "mptcp_nginx_streams", "stream") == []
-    assert nginx_server_problems([{"name": "gone", "state": "absent"}], S) == []
+    assert _nginx.block_problems([{"name": "gone", "state": "absent"}], S) == []
 
 
 @pytest.mark.parametrize("extra,message", [
@@ -94,8 +93,8 @@ def test_every_problem_names_its_field(extra, message):
 
 
 def test_names_given_twice_and_stream_rules():
-    assert nginx_server_problems([web(), web()], S) == [S + '[1].name: "web" is given twice']
-    streams = nginx_server_problems([{"name": "s", "listen": [{"port": 22, "udp": True}]}], "mptcp_nginx_streams", "stream")
+    assert _nginx.block_problems([web(), web()], S) == [S + '[1].name: "web" is given twice']
+    streams = _nginx.block_problems([{"name": "s", "listen": [{"port": 22, "udp": True}]}], "mptcp_nginx_streams", "stream")
     assert streams == ["mptcp_nginx_streams[0].listen[0].udp: UDP cannot be combined with multipath",
                        'mptcp_nginx_streams[0].proxy_pass: is required: one word, for example "127.0.0.1:22"']
 
@@ -175,7 +174,7 @@ def parsed(tmp_path, text):
 def test_the_smuggling_example_cannot_hide_a_directive(tmp_path):
     """Rendered from quoted words, "deny all" stays a directive of its own."""
     entry = web(locations=[{"path": "/", "directives": ['add_header X "index.html #"', "deny all"]}])
-    assert nginx_server_problems([entry], S) == []
+    assert _nginx.block_problems([entry], S) == []
     server = [d for d in parsed(tmp_path, _nginx.render_block(entry)) if d["directive"] == "server"][0]
     location = [d for d in server["block"] if d["directive"] == "location"][0]
     assert [(d["directive"], d["args"]) for d in location["block"]] == [
@@ -194,7 +193,7 @@ WORDS = st.lists(st.text(st.characters(min_codepoint=32, max_codepoint=0x2fff, b
 def test_rendered_directives_parse_back_to_their_words(tmp_path_factory, name, args, text):
     directive = " ".join([name] + [nginx_word(word) for word in args])
     entry = web(directives=[directive], locations=[{"path": "/", "return": "200 " + nginx_word(" ".join(text))}])
-    assert nginx_server_problems([entry], S) == []
+    assert _nginx.block_problems([entry], S) == []
     tree = parsed(tmp_path_factory.mktemp("p"), _nginx.render_block(entry))
     server = [d for d in tree if d["directive"] == "server"][0]["block"]
     assert [d["args"] for d in server if d["directive"] == name][-1] == args
@@ -203,20 +202,10 @@ def test_rendered_directives_parse_back_to_their_words(tmp_path_factory, name, a
 
 
 def test_files_of_present_and_absent_blocks():
-    files = nginx_server_files([web(), {"name": "old", "state": "absent"}], "/etc/nginx/conf.d", "http", "multipath")
+    files = _nginx.block_files([web(), {"name": "old", "state": "absent"}], "/etc/nginx/conf.d", "http", "multipath")
     assert [f["path"] for f in files] == ["/etc/nginx/conf.d/mptcp-web.conf", "/etc/nginx/conf.d/mptcp-old.conf"]
     assert files[0]["mode"] == "0644" and "listen 127.0.0.1:18080 default_server multipath;" in files[0]["content"]
     assert files[1] == {"path": "/etc/nginx/conf.d/mptcp-old.conf", "state": "absent"}
-
-
-def test_stream_files_with_the_wrapper_first_and_the_main_configuration_last():
-    streams = [{"name": "relay", "listen": [{"port": 2222}], "proxy_pass": "127.0.0.1:22"}]
-    files = nginx_server_files(streams, "/etc/nginx/streams d", "stream", "", include_file="/etc/nginx/mptcp-streams.conf",
-                               include_in="/etc/nginx/nginx.conf", main_text="events {\n}")
-    assert [f["path"] for f in files] == ["/etc/nginx/mptcp-streams.conf", "/etc/nginx/streams d/mptcp-relay.conf",
-                                          "/etc/nginx/nginx.conf"]
-    assert files[0]["content"].endswith('stream {\n    include "/etc/nginx/streams d/*.conf";\n}\n')
-    assert files[2] == {"path": "/etc/nginx/nginx.conf", "content": "events {\n}\ninclude /etc/nginx/mptcp-streams.conf;\n"}
 
 
 def test_the_include_line_is_added_once():
@@ -226,38 +215,11 @@ def test_the_include_line_is_added_once():
     assert _nginx.with_include("", "/x") == "include /x;\n"
 
 
-def test_the_files_filter_refuses_what_the_problems_filter_refuses():
-    with pytest.raises(AnsibleFilterError) as caught:
-        nginx_server_files([web(directives=["index index.html #"])], "/etc/nginx/conf.d")
-    assert "blocks[0].directives[0]" in str(caught.value)
-
-
 def test_listen_ports_of_present_blocks():
     blocks = [web(listen=[{"port": 443}, {"port": "80"}, {"port": 443, "address": "::"}]),
               {"name": "gone", "state": "absent", "listen": [{"port": 8080}]},
               {"name": "s", "listen": [{"port": 2222}], "proxy_pass": "x"}]
-    assert nginx_listen_ports(blocks) == [80, 443, 2222]
-
-
-# ------------------------------------------------------------ ss
-
-# `ss -H -M -l -n` with an IPv4, an IPv4 bound to a device, an IPv6 and a
-# dual-stack listener (from a namespace on Linux 6.1, iproute2 6.1).
-SS = """\
-LISTEN 0      128     127.0.0.1:18556 0.0.0.0:*
-LISTEN 0      128    0.0.0.0%lo:18558 0.0.0.0:*
-LISTEN 0      128         [::1]:18555       *:*
-LISTEN 0      128             *:18557       *:*
-"""
-
-
-def test_ss_listening_ports():
-    assert ss_listening_ports(SS) == [18555, 18556, 18557, 18558]
-    header = "State  Recv-Q Send-Q Local Address:Port Peer Address:Port Process\n"
-    users = 'LISTEN 0 511 0.0.0.0:80 0.0.0.0:* users:(("nginx",pid=1,fd=6))\n'
-    assert ss_listening_ports(header + users + users) == [80]
-    assert ss_listening_ports("") == [] and ss_listening_ports(None) == []
-    assert ss_listening_ports("ESTAB 0 0 10.0.0.1:443 10.0.0.2:51000\n") == []
+    assert _nginx.listen_ports(blocks) == [80, 443, 2222]
 
 
 # ------------------------------------------------------------ the probe
@@ -294,6 +256,27 @@ def test_probe_version():
     assert _nginx.probe_version("") == ""
 
 
+def run_command(argv, **options):
+    """AnsibleModule.run_command as probe() calls it: bytes out, no shell,
+    no expansion, OSError raised."""
+    assert options == {"encoding": None, "expand_user_and_vars": False, "handle_exceptions": False}
+    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
 def test_probe_of_a_missing_nginx(tmp_path):
-    result = _nginx.probe(str(tmp_path / "no-nginx"))
+    result = _nginx.probe(run_command, str(tmp_path / "no-nginx"))
     assert result["keyword"] == "" and "cannot run" in result["error"]
+
+
+def test_probe_takes_the_released_keyword_first():
+    calls = []
+
+    def nginx(argv, **options):
+        calls.append(argv)
+        return (0, b"", ACCEPTED.encode()) if argv[-1].endswith("/multipath.conf") else (1, b"", REFUSED.encode())
+
+    result = _nginx.probe(nginx, "/usr/sbin/nginx")
+    assert result["keyword"] == "multipath" and result["version"] == "nginx/1.30.6"
+    assert result["verdicts"]["multipath"]["accepted"] and not result["verdicts"]["mptcp"]["accepted"]
+    assert [argv[:5] for argv in calls] == [["/usr/sbin/nginx", "-v", "-t", "-e", "stderr"]] * 2

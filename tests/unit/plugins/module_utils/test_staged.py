@@ -376,6 +376,48 @@ def test_view_mounts_parents_first(tmp_path):
     assert covers == [str(tmp_path / "a"), str(tmp_path / "a" / "b")]
 
 
+# ------------------------------------------------------------ run_validator
+
+
+class RunCommand(object):
+    """AnsibleModule.run_command as run_validator() calls it; records the
+    calls, returns RESULT or raises it."""
+
+    def __init__(self, result):
+        self.result = result
+        self.calls = []
+
+    def __call__(self, argv, **options):
+        self.calls.append((argv, options))
+        if isinstance(self.result, Exception):
+            raise self.result
+        return self.result
+
+
+def test_a_validator_runs_as_given_and_its_output_is_decoded():
+    run = RunCommand((1, b"out\n", b"nginx: [emerg] bad \xff word\n"))
+    validation = _staged.run_validator(run, ["nginx", "-t", "~/$HOME"], [], refuse=[r".*\[emerg\].*"])
+    options = {"cwd": "/", "encoding": None, "expand_user_and_vars": False, "handle_exceptions": False}
+    assert run.calls == [(["nginx", "-t", "~/$HOME"], options)]
+    assert (validation.rc, validation.stdout, validation.view_error) == (1, "out\n", None)
+    assert validation.refused_lines == ["nginx: [emerg] bad \ufffd word"] and not validation.ok
+
+
+def test_a_validator_that_cannot_run_is_reported():
+    validation = _staged.run_validator(RunCommand(OSError(2, "No such file or directory")), ["nginx", "-t"], [])
+    assert validation.rc is None and validation.view_error == "cannot run nginx: No such file or directory"
+    assert "could not run nginx on the staged files" in validation.reason()
+
+
+def test_the_view_helper_gets_the_status_pipe():
+    run = RunCommand((0, b"", b""))
+    validation = _staged.run_validator(run, ["nginx", "-t"], [["tmpfs", "/scratch"]])
+    argv, options = run.calls[0]
+    assert argv[:3] == [sys.executable, "-I", "-c"] and argv[-2:] == ["nginx", "-t"]
+    assert options["pass_fds"] == (int(argv[4]),) and json.loads(argv[5]) == [["tmpfs", "/scratch"]]
+    assert validation.ok
+
+
 # ------------------------------------------------------------ killed, then run again
 
 # The child: the same transaction, validated by a function that refuses a

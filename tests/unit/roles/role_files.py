@@ -1,7 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: mptcp.linux contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Read the roles' files for the role unit tests."""
+"""Read the roles' files for the role unit tests (a module of its own, not a
+conftest.py: test modules import it by its collection name, under make unit
+and ansible-test units alike)."""
 
 from __future__ import absolute_import, division, print_function
 
