@@ -75,6 +75,10 @@ _value:
       description: The drop-in directories to remove when nothing else is left in them.
       type: list
       elements: str
+    verify:
+      description: The units C(systemd-analyze verify) loads with the staged files first in the unit path.
+      type: list
+      elements: str
 """
 
 from ansible.errors import AnsibleFilterError

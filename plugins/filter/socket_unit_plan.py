@@ -90,6 +90,10 @@ _value:
       description: The units read with C(systemctl show) before anything changes.
       type: list
       elements: str
+    verify:
+      description: The units C(systemd-analyze verify) loads with the staged files first in the unit path.
+      type: list
+      elements: str
 """
 
 from ansible.errors import AnsibleFilterError

@@ -41,7 +41,7 @@ options:
 EXAMPLES = r"""
 - name: Read the sockets' state
   ansible.builtin.command:
-    argv: [systemctl, show, --property=ActiveState,Listen, --, ssh.socket, echo.socket]
+    argv: [systemctl, show, "--property=ActiveState,Listen", --, ssh.socket, echo.socket]
   register: show
   changed_when: false
 

@@ -86,7 +86,8 @@ def plan(services, unit_dir, library, verify_default=True):
     """``services`` (normalized), ``queried`` (the units `systemctl show`
     reads), ``write`` [{name, file, path, content}], ``remove`` [{name,
     path}], ``dirs`` (drop-in directories to create), ``emptied`` (drop-in
-    directories to remove when left empty)."""
+    directories to remove when left empty), ``verify`` (the services
+    `systemd-analyze verify` loads with the staged drop-ins)."""
     services = normalize(services, verify_default)
     write, remove, dirs, emptied = [], [], [], []
     for item in services:
@@ -100,7 +101,8 @@ def plan(services, unit_dir, library, verify_default=True):
             remove.append({"name": item["name"], "path": "%s/%s" % (unit_dir, file_name)})
             emptied.append(directory)
     return {"services": services, "queried": [s["name"] + ".service" for s in services],
-            "write": write, "remove": remove, "dirs": dirs, "emptied": emptied}
+            "write": write, "remove": remove, "dirs": dirs, "emptied": emptied,
+            "verify": [s["name"] + ".service" for s in services if s["state"] == "present"]}
 
 
 def preloaded_pids(lines):

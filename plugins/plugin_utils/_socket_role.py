@@ -281,6 +281,8 @@ def plan(units, dropins, unit_dir):
         "retire": retire,
         "sockets": [u["name"] + ".socket" for u in units if u["state"] == "present"],
         "queried": queried(units, dropins),
+        "verify": ([f["file"] for f in write if "/" not in f["file"]]
+                   + [d["name"] + ".socket" for d in dropins if d["state"] == "present"]),
     }
 
 

@@ -28,7 +28,7 @@ actions = socket_unit_actions.socket_unit_actions
 listener_problems = socket_listener_problems.socket_listener_problems
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, os.pardir, os.pardir))
-with open(os.path.join(REPO, "molecule", "socket", "quote_samples.yml")) as _handle:
+with open(os.path.join(REPO, "molecule", "socket", "vars", "quote_samples.yml")) as _handle:
     SAMPLES = yaml.safe_load(_handle)["quote_samples"]
 
 ECHO = {"name": "echo", "listen": ["7000"], "accept": True, "exec_start": ["/usr/bin/cat"]}
