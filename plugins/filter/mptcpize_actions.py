@@ -37,9 +37,11 @@ options:
     type: dict
     required: true
   preloaded:
-    description: The pids of the main processes that have C(libmptcpwrap).
+    description:
+      - The files that C(grep -l libmptcpwrap /proc/PID/maps /proc/PID/environ ...) named for the main
+        processes of the running services (its C(stdout_lines)); a pid named there has C(libmptcpwrap).
     type: list
-    elements: int
+    elements: str
     default: []
   changed:
     description: The services whose drop-in this run wrote or removed.
@@ -53,7 +55,7 @@ EXAMPLES = r"""
   ansible.builtin.systemd_service:
     name: "{{ item }}.service"
     state: restarted
-  loop: "{{ (plan | mptcp.linux.mptcpize_actions(state, preloaded, changed)).restart }}"
+  loop: "{{ (plan | mptcp.linux.mptcpize_actions(state, grep.stdout_lines, changed)).restart }}"
 """
 
 RETURN = r"""

@@ -133,7 +133,8 @@ def actions(the_plan, state, preloaded, changed):
     """Which services run something else than their drop-ins say, from what
     this run changed (CHANGED: names whose drop-in it wrote or removed), what
     systemd says (STATE, read before anything changed) and whether each
-    running main process has libmptcpwrap (PRELOADED: their pids).
+    running main process has libmptcpwrap (PRELOADED: the files
+    `grep -l libmptcpwrap /proc/PID/maps /proc/PID/environ` named).
 
     - ``reload``: a drop-in changed, or systemd has not loaded one
       (NeedDaemonReload).
@@ -144,7 +145,7 @@ def actions(the_plan, state, preloaded, changed):
       run interrupted after the reload leaves those."""
     state = state or {}
     changed = set(changed or [])
-    preloaded = set(int(pid) for pid in preloaded or [])
+    preloaded = set(preloaded_pids(preloaded))
     pids = main_pids(state)
     reload_ = bool(changed) or any(_systemd.needs_reload(p) for p in state.values())
     restart = []

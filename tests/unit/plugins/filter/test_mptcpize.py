@@ -115,6 +115,11 @@ def test_preloaded_pids_from_grep():
 PLAN = plan([{"name": "web"}, {"name": "idle"}, {"name": "old", "state": "absent"}], "/u", LIBRARY)
 
 
+def grep(*pids):
+    """What grep -l prints when the processes PIDS have libmptcpwrap."""
+    return ["/proc/%d/maps" % pid for pid in pids] + ["/proc/%d/environ" % pid for pid in pids]
+
+
 def service(active=True, pid=100, reload_="no"):
     return {"LoadState": "loaded", "ActiveState": "active" if active else "inactive",
             "MainPID": str(pid if active else 0), "NeedDaemonReload": reload_}
@@ -126,42 +131,48 @@ def converged():
 
 
 def test_a_converged_host_needs_nothing():
-    assert actions(PLAN, converged(), [100], []) == {"reload": False, "restart": []}
+    assert actions(PLAN, converged(), grep(100), []) == {"reload": False, "restart": []}
 
 
 def test_changed_drop_ins():
     """A present service restarts (a stopped one starts); an absent one only
     if it runs."""
-    assert actions(PLAN, converged(), [100], ["web", "idle", "old"]) == {"reload": True,
+    assert actions(PLAN, converged(), grep(100), ["web", "idle", "old"]) == {"reload": True,
                                                                          "restart": ["web", "idle", "old"]}
     state = converged()
     state["old.service"] = service(active=False)
-    assert actions(PLAN, state, [100], ["old"]) == {"reload": True, "restart": []}
+    assert actions(PLAN, state, grep(100), ["old"]) == {"reload": True, "restart": []}
 
 
 def test_run_killed_after_writing_the_drop_ins():
     state = converged()
     state["web.service"]["NeedDaemonReload"] = "yes"
     state["old.service"]["NeedDaemonReload"] = "yes"
-    assert actions(PLAN, state, [300], []) == {"reload": True, "restart": ["web", "old"]}
+    assert actions(PLAN, state, grep(300), []) == {"reload": True, "restart": ["web", "old"]}
 
 
 def test_run_killed_after_the_reload():
     """systemd has loaded the drop-ins, the processes predate them: web runs
     without libmptcpwrap, old still with it."""
-    assert actions(PLAN, converged(), [300], []) == {"reload": False, "restart": ["web", "old"]}
+    assert actions(PLAN, converged(), grep(300), []) == {"reload": False, "restart": ["web", "old"]}
+
+
+def test_a_static_program_counts_by_its_environment():
+    """A static Go program never maps libmptcpwrap; LD_PRELOAD in its
+    environment is what says it runs with the drop-in."""
+    assert actions(PLAN, converged(), ["/proc/100/environ"], []) == {"reload": False, "restart": []}
 
 
 def test_a_service_without_a_main_process_is_left_alone():
     state = converged()
     state["web.service"]["MainPID"] = "0"  # e.g. oneshot with RemainAfterExit
-    assert actions(PLAN, state, [], []) == {"reload": False, "restart": []}
+    assert actions(PLAN, state, grep(), []) == {"reload": False, "restart": []}
 
 
 def test_a_reload_due_for_an_unrelated_unit_reloads_only():
     state = converged()
     state["idle.service"]["NeedDaemonReload"] = "yes"
-    assert actions(PLAN, state, [100], []) == {"reload": True, "restart": ["idle"]}
+    assert actions(PLAN, state, grep(100), []) == {"reload": True, "restart": ["idle"]}
 
 
 # ---------------------------------------------------------------- listeners
