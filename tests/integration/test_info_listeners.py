@@ -65,7 +65,7 @@ def server(netns):
 
 def test_listeners_match_ss(runner, netns, server):
     result = runner.play([("mptcp.linux.mptcp_info", {"netns": netns.name, "connections": False,
-                                                       "listeners": True}, {})])[0]
+                                                      "listeners": True}, {})])[0]
     assert not result.get("failed"), result
     assert "connections" not in result
     listeners = result["listeners"]

@@ -80,7 +80,6 @@ def test_readme_keeps_the_generated_section_markers(role):
     assert text.index("<!-- BEGIN ARGUMENT SPECS -->") < text.index("<!-- END ARGUMENT SPECS -->")
 
 
-
 JINJA_MAX_LINES = 5
 
 

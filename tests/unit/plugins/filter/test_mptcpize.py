@@ -137,8 +137,8 @@ def test_a_converged_host_needs_nothing():
 def test_changed_drop_ins():
     """A present service restarts (a stopped one starts); an absent one only
     if it runs."""
-    assert actions(PLAN, converged(), grep(100), ["web", "idle", "old"]) == {"reload": True,
-                                                                         "restart": ["web", "idle", "old"]}
+    assert actions(PLAN, converged(), grep(100), ["web", "idle", "old"]) == {
+        "reload": True, "restart": ["web", "idle", "old"]}
     state = converged()
     state["old.service"] = service(active=False)
     assert actions(PLAN, state, grep(100), ["old"]) == {"reload": True, "restart": []}
