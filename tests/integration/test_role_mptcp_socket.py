@@ -45,7 +45,7 @@ ECHO = {"name": "echo", "listen": ["7000"], "accept": True, "exec_start": ["/usr
 
 BAD = [
     ({"mptcp_socket_units": [dict(ECHO, exec_start="/usr/bin/cat\nExecStartPre=/bin/rm -rf /")]},
-     ["mptcp_socket_units[0].exec_start", "control character '\\n'"]),
+     ["mptcp_socket_units[0].exec_start", "a line break ('\\n')"]),
     # A trailing backslash would join the next line (User=nobody) to the
     # command, and the service would run as root: systemd-analyze does not
     # notice, the role must.
@@ -54,7 +54,7 @@ BAD = [
     ({"mptcp_socket_units": [dict(ECHO, exec_start="/usr/bin/cat ; /bin/rm -rf /")]},
      ["mptcp_socket_units[0].exec_start", "lone ';'"]),
     ({"mptcp_socket_units": [dict(ECHO, description="echo\nExecStartPre=/bin/rm")]},
-     ["mptcp_socket_units[0].description", "control character"]),
+     ["mptcp_socket_units[0].description", "a line break"]),
     ({"mptcp_socket_units": [dict(ECHO, listen=["7000", "[::]:7001}"])]},
      ["mptcp_socket_units[0].listen[1]: '[::]:7001}' is not PORT"]),
     ({"mptcp_socket_units": [dict(ECHO, listen=["70000", "10.0.0.256:80", "::1:80", "localhost:80"])]},

@@ -47,7 +47,7 @@ def test_registered_names():
 
 @pytest.mark.parametrize("units, dropins, expected", [
     pytest.param([dict(ECHO, exec_start="/usr/bin/cat\nExecStartPre=/bin/rm -rf /")], [],
-                 ["mptcp_socket_units[0].exec_start: contains the control character '\\n'"], id="newline"),
+                 ["mptcp_socket_units[0].exec_start: contains a line break ('\\n'), which would end the line"], id="newline"),
     pytest.param([dict(ECHO, exec_start="/usr/bin/cat \\")], [],
                  ["mptcp_socket_units[0].exec_start: ends with a backslash, which would join the next line"],
                  id="trailing-backslash"),
@@ -82,7 +82,7 @@ def test_registered_names():
                  id="user"),
     pytest.param([dict(ECHO, user="nobody\n")], [], ["mptcp_socket_units[0].user"], id="user-trailing-newline"),
     pytest.param([dict(ECHO, description="echo\nExecStartPre=/bin/rm")], [],
-                 ["mptcp_socket_units[0].description: contains the control character '\\n'"], id="description"),
+                 ["mptcp_socket_units[0].description: contains a line break ('\\n'), which would end the line"], id="description"),
     pytest.param([dict(ECHO, description="echo \\")], [],
                  ["mptcp_socket_units[0].description: ends with a backslash"], id="description-backslash"),
     pytest.param([dict(ECHO, environment={"1X": "a", "OK": ["list"], "B": True})], [],
