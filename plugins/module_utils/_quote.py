@@ -93,7 +93,9 @@ _PATH_MAX = 4096  # with the final NUL
 _NAME_MAX = 255
 # The specifiers of unit files in systemd 252 and 257 (unit-printf.c and
 # specifier.h); "%" before any other letter or digit fails the setting.
-SYSTEMD_SPECIFIERS = "aAbBcCdDEfgGhHiIjJlLmMnNopPqrRsStTuUvVwWyY"
+# %D (the shared data directory) is newer than 252, which refuses it
+# ("Failed to resolve unit specifiers ... Invalid slot").
+SYSTEMD_SPECIFIERS = "aAbBcCdEfgGhHiIjJlLmMnNopPqrRsStTuUvVwWyY"
 
 
 def _systemd_noncharacter(char):

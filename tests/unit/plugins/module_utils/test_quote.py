@@ -427,6 +427,8 @@ EXEC_STRING = st.binary(max_size=12).map(lambda b: "".join(EXEC_STRING_PIECES[i]
 @example("/bin/echo a\\\\")
 @example("/bin/echo %n $HOME ${HOME}")
 @example("/bin/echo %z")
+@example("%D")
+@example("/bin/echo %A %c")
 @example('";" /bin/true')
 @example("/bin/echo \\q")
 def test_systemd_exec_string_is_systemd_syntax_that_loads_cleanly(text):
@@ -671,6 +673,7 @@ def test_systemd_exec_string_examples():
     for text, why in (("/bin/echo a ; /bin/rm -rf /", "lone ';'"), ("; /bin/true", "lone ';'"), ('";" /bin/true', "lone ';'"),
                       ("/bin/echo a\\", "backslash"), ("/bin/echo a\nb", "line break"), ("/bin/echo 'a", "unterminated"),
                       ("/bin/echo \\q", "unknown escape"), ("/bin/echo %z", "not a systemd specifier"),
+                      ("/bin/echo %D", "not a systemd specifier"),
                       ("/bin/echo \ufffe", "noncharacter"), ("+/bin/sh", "prefix"), ("   ", "empty")):
         with pytest.raises(QuoteError, match=why):
             _quote.systemd_exec_string_problems(text)
