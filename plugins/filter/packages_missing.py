@@ -18,11 +18,11 @@ description:
     (status C(ii)), in their order.
   - The roles run that query first and call the package manager only for
     what is missing. Opening the package cache is the slowest step of a
-    converged run: several seconds on a small host, half a minute in an
+    converged run - several seconds on a small host, half a minute in an
     emulated one.
   - A name with a version, an architecture or a pattern (C(=), C(:), C(*),
     C(?), C([)) is always returned, and so is every name when the output is
-    empty (no dpkg): the package manager decides.
+    empty (no dpkg) - the package manager decides.
 options:
   _input:
     description: The standard output of dpkg-query.
