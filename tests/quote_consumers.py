@@ -477,6 +477,18 @@ def config_parse_environ(rvalue, env, warnings):
         env[:] = [e for e in env if e.partition(b"=")[0] != name] + [resolved]
 
 
+def unit_environment(data):
+    """The environment the Environment= settings of a unit file (bytes)
+    give its service: config_parse() then config_parse_environ() on each,
+    as the unit loader calls them. Returns (env, warnings)."""
+    assignments, warnings = parse_unit(data)
+    env = []
+    for _section, key, value in assignments:
+        if key == "Environment":
+            config_parse_environ(value, env, warnings)
+    return env, warnings
+
+
 def _env_get(env, name):
     for assignment in env:
         key, equals, value = assignment.partition(b"=")

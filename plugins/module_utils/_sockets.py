@@ -2,7 +2,8 @@
 # Copyright: mptcp.linux contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Private: MPTCP sockets from Python's standard library: the usability probe,
-MPTCP_INFO decoding, live connections (sock_diag) and MPTcpExt counters."""
+MPTCP_INFO decoding, live connections and listening sockets (sock_diag, with
+their owners from /proc) and MPTcpExt counters."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -22,12 +23,15 @@ MPTCP_INFO_FLAG_FALLBACK = 0x1
 NETLINK_SOCK_DIAG = 4
 SOCK_DIAG_BY_FAMILY = 20
 INET_DIAG_INFO = 2
+INET_DIAG_ULP_INFO = 19
+INET_ULP_INFO_NAME = 1
 INET_DIAG_REQ_PROTOCOL = 3
 NLMSG_ERROR = 2
 NLMSG_DONE = 3
 NLM_F_REQUEST = 1
 NLM_F_DUMP = 0x300
 
+TCP_LISTEN = 10
 TCP_STATES = {
     1: "ESTAB", 2: "SYN-SENT", 3: "SYN-RECV", 4: "FIN-WAIT-1", 5: "FIN-WAIT-2",
     6: "TIME-WAIT", 7: "UNCONN", 8: "CLOSE-WAIT", 9: "LAST-ACK", 10: "LISTEN", 11: "CLOSING",
@@ -114,10 +118,14 @@ def host_port(address, port):
     return "[%s]:%d" % (address, port) if ":" in address else "%s:%d" % (address, port)
 
 
-def _diag_dump(family):
-    request = struct.pack("=BBBxI", family, socket.IPPROTO_TCP, 1 << (INET_DIAG_INFO - 1), 0xFFFFFFFF)
+def _diag_dump(family, protocol=IPPROTO_MPTCP, states=0xFFFFFFFF):
+    """The inet_diag_msg payloads of a sock_diag dump of the MPTCP sockets
+    (or, with ``protocol`` IPPROTO_TCP, the TCP ones) in ``states`` (a
+    bit mask of TCP states), with their INET_DIAG_INFO attributes."""
+    request = struct.pack("=BBBxI", family, socket.IPPROTO_TCP, 1 << (INET_DIAG_INFO - 1), states)
     request += b"\0" * 48  # inet_diag_sockid: match every socket
-    request += struct.pack("=HHI", 8, INET_DIAG_REQ_PROTOCOL, IPPROTO_MPTCP)
+    if protocol == IPPROTO_MPTCP:
+        request += struct.pack("=HHI", 8, INET_DIAG_REQ_PROTOCOL, IPPROTO_MPTCP)
     header = struct.pack("=IHHII", 16 + len(request), SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP, 1, 0)
     sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_SOCK_DIAG)
     try:
@@ -170,6 +178,88 @@ def connections():
                 offset += (length + 3) & ~3
             result.append(entry)
     return result
+
+
+def _attributes(payload, offset=72):
+    """(kind, value) of each netlink attribute from ``offset`` on."""
+    while offset + 4 <= len(payload):
+        length, kind = struct.unpack_from("=HH", payload, offset)
+        if length < 4:
+            return
+        yield kind & 0x3FFF, payload[offset + 4:offset + length]
+        offset += (length + 3) & ~3
+
+
+def _ulp_name(payload):
+    """The upper layer protocol of a TCP socket ("mptcp" for the subflows of
+    an MPTCP socket), from INET_DIAG_ULP_INFO; None when the kernel did not
+    say."""
+    for kind, value in _attributes(payload):
+        if kind == INET_DIAG_ULP_INFO:
+            for inner, name in _attributes(value, 0):
+                if inner == INET_ULP_INFO_NAME:
+                    return name.split(b"\0", 1)[0].decode("ascii", "replace")
+    return None
+
+
+def _listener(protocol, payload):
+    family = struct.unpack_from("=B", payload, 0)[0]
+    port = struct.unpack_from("!H", payload, 4)[0]
+    address = _address(family, payload[8:24])
+    return {
+        "protocol": protocol,
+        "family": "ipv6" if ":" in address else "ipv4",
+        "address": address,
+        "port": port,
+        "local": host_port(address, port),
+        "inode": struct.unpack_from("=I", payload, 68)[0],
+    }
+
+
+def socket_owners(proc="/proc"):
+    """{socket inode: sorted pids} of every process whose file descriptors
+    this process may read: the processes that hold each socket open."""
+    owners = {}
+    try:
+        pids = [name for name in os.listdir(proc) if name.isdigit()]
+    except OSError:
+        return owners
+    for pid in pids:
+        fd_dir = os.path.join(proc, pid, "fd")
+        try:
+            fds = os.listdir(fd_dir)
+        except OSError:
+            continue  # gone, or not ours to read
+        for fd in fds:
+            try:
+                target = os.readlink(os.path.join(fd_dir, fd))
+            except OSError:
+                continue
+            if target.startswith("socket:[") and target.endswith("]"):
+                owners.setdefault(int(target[8:-1]), set()).add(int(pid))
+    return dict((inode, sorted(found)) for inode, found in owners.items())
+
+
+def listeners(proc="/proc"):
+    """The listening TCP and MPTCP sockets of this namespace (sock_diag),
+    each with the pids of the processes that hold it. An MPTCP listener
+    listens through a TCP subflow of its own: that one is part of the MPTCP
+    listener (its upper layer protocol is "mptcp", and it shares the MPTCP
+    socket's inode), not a plain TCP listener, and is not listed."""
+    found = []
+    for family in (socket.AF_INET, socket.AF_INET6):
+        for payload in _diag_dump(family, IPPROTO_MPTCP, 1 << TCP_LISTEN):
+            found.append(_listener("mptcp", payload))
+    mptcp_inodes = set(entry["inode"] for entry in found if entry["inode"])
+    for family in (socket.AF_INET, socket.AF_INET6):
+        for payload in _diag_dump(family, socket.IPPROTO_TCP, 1 << TCP_LISTEN):
+            entry = _listener("tcp", payload)
+            if _ulp_name(payload) != "mptcp" and entry["inode"] not in mptcp_inodes:
+                found.append(entry)
+    owners = socket_owners(proc)
+    for entry in found:
+        entry["pids"] = owners.get(entry["inode"], []) if entry["inode"] else []
+    return sorted(found, key=lambda e: (e["port"], e["protocol"], e["family"], e["address"]))
 
 
 def counters(path="/proc/net/netstat"):

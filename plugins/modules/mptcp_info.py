@@ -19,6 +19,9 @@ description:
   - It reports every C(net.mptcp.*) sysctl, the available schedulers and path
     managers, the endpoints and limits, the MPTcpExt counters, and the live
     MPTCP connections with their number of subflows.
+  - With O(listeners), it also lists the listening TCP and MPTCP sockets and
+    the processes that hold them, which tells whether a service really
+    listens over MPTCP.
 author:
   - mptcp.linux maintainers (@mptcp-linux)
 extends_documentation_fragment:
@@ -32,6 +35,16 @@ options:
       - Whether to list the live MPTCP connections (sock_diag).
     type: bool
     default: true
+  listeners:
+    description:
+      - Whether to list the listening TCP and MPTCP sockets (sock_diag), each
+        with the pids of the processes that hold it open (their file
+        descriptors in C(/proc)).
+      - The TCP subflow through which an MPTCP socket listens belongs to that
+        MPTCP listener and is not listed as a TCP one.
+    type: bool
+    default: false
+    version_added: 1.0.0
 notes:
   - "Failure semantics: the module reads and changes nothing, so it has
     nothing to put back. It takes no lock: a read during another run's change
@@ -54,6 +67,16 @@ EXAMPLES = r"""
 - name: Show the subflows of the live connections
   ansible.builtin.debug:
     msg: "{{ mptcp.connections | selectattr('state', 'eq', 'ESTAB') | map(attribute='subflows') | list }}"
+
+- name: Read the listening sockets
+  mptcp.linux.mptcp_info:
+    connections: false
+    listeners: true
+  register: mptcp
+
+- name: Require an MPTCP listener on port 443
+  ansible.builtin.assert:
+    that: mptcp.listeners | selectattr('protocol', 'eq', 'mptcp') | selectattr('port', 'eq', 443) | list | length > 0
 """
 
 RETURN = r"""
@@ -118,6 +141,19 @@ connections:
   sample: [{"family": "ipv4", "state": "ESTAB", "local": "10.0.0.1:443",
             "remote": "10.0.0.2:51234", "subflows": 2, "token": 3735928559,
             "bytes_sent": 1024, "bytes_received": 300}]
+listeners:
+  description:
+    - The listening sockets, sorted by port. C(protocol) is C(mptcp) or
+      C(tcp); C(address) is the bound address (C(::) or C(0.0.0.0) for
+      every address); C(pids) are the processes that hold the socket (for a
+      socket-activated service, 1 is systemd), empty when none can be read.
+  returned: when listeners is true
+  type: list
+  elements: dict
+  sample: [{"protocol": "mptcp", "family": "ipv6", "address": "::", "port": 22,
+            "local": "[::]:22", "inode": 28973, "pids": [1]},
+           {"protocol": "tcp", "family": "ipv4", "address": "127.0.0.1", "port": 8080,
+            "local": "127.0.0.1:8080", "inode": 28975, "pids": [612]}]
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -128,7 +164,8 @@ from ansible_collections.mptcp.linux.plugins.module_utils._common import NETNS_A
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(connections=dict(type="bool", default=True), **NETNS_ARGUMENT),
+        argument_spec=dict(connections=dict(type="bool", default=True), listeners=dict(type="bool", default=False),
+                           **NETNS_ARGUMENT),
         supports_check_mode=True,
     )
     enter_netns(module)
@@ -163,6 +200,11 @@ def main():
             result["connections"] = _sockets.connections()
         except (OSError, IOError) as exc:
             module.fail_json(msg="listing MPTCP connections over sock_diag failed: %s" % exc, **result)
+    if module.params["listeners"]:
+        try:
+            result["listeners"] = _sockets.listeners()
+        except (OSError, IOError) as exc:
+            module.fail_json(msg="listing the listening sockets over sock_diag failed: %s" % exc, **result)
     module.exit_json(**result)
 
 

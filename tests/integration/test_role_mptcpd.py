@@ -186,13 +186,15 @@ def test_rendered_configuration(host, role_vars, lines, path_manager):
 
 @pytest.mark.parametrize("role_vars, message", [
     ({"mptcpd_path_manager": "addr_adv\nload-plugins=evil"},
-     "mptcpd_path_manager: contains a newline"),
+     "mptcpd_path_manager: \"addr_adv\\nload-plugins=evil\" is not a plugin name"),
     ({"mptcpd_path_manager": "addr adv"},
      "mptcpd_path_manager: \"addr adv\" is not a plugin name"),
     ({"mptcpd_load_plugins": ["addr_adv", "sspi,evil"]},
-     "mptcpd_load_plugins: \"sspi,evil\" not plugin names"),
+     "mptcpd_load_plugins[1]: \"sspi,evil\" is not a plugin name"),
     ({"mptcpd_load_plugins": ["addr_adv", "x;y"]},
-     "mptcpd_load_plugins[1]: contains ';'"),
+     "mptcpd_load_plugins[1]: \"x;y\" is not a plugin name"),
+    ({"mptcpd_plugin_dir": "/usr/lib/mptcpd\nload-plugins=evil"},
+     "mptcpd_plugin_dir: \"/usr/lib/mptcpd\\nload-plugins=evil\" holds '\\n', which mptcpd.conf cannot carry"),
     ({"mptcpd_addr_flags": ["signal", "fullmesh"]},
      "mptcpd_addr_flags: signal and fullmesh cannot be combined"),
     ({"mptcpd_addr_flags": ["subflow", "laminar"]},

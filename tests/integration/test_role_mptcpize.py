@@ -5,9 +5,11 @@
 scenario in molecule/socket restarts a real service with the drop-in):
 
 - bad input is refused, naming the field, before anything is written;
-- the drop-in renders the expected text, systemd-analyze accepts it, and the
-  environment it sets really turns a plain TCP server into an MPTCP one (in a
-  throw-away network namespace, `ss -M` as the oracle).
+- the drop-in Ansible writes is the expected text, systemd-analyze accepts it
+  next to a service (and refuses a line systemd would ignore), and the
+  environment it sets, read back with systemd's quoting rules, really turns a
+  plain TCP server into an MPTCP one (in a throw-away network namespace,
+  `ss -M` as the oracle).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -17,16 +19,15 @@ __metaclass__ = type
 import glob
 import os
 import re
-import shlex
 import subprocess
 import time
 
 import pytest
 import yaml
 
-from conftest import REPO, assert_refused_before_writing, ip, run_unit_role
+from ansible_collections.mptcp.linux.tests import quote_consumers as consumer
+from conftest import assert_refused_before_writing, ip, run_unit_role
 
-TEMPLATE = os.path.join(REPO, "roles", "mptcpize", "templates", "50-mptcpize.conf.j2")
 LIBRARY = sorted(glob.glob("/usr/lib/*/mptcpize/libmptcpwrap.so.0") + glob.glob("/usr/lib*/libmptcpwrap.so.0"))
 
 
@@ -37,8 +38,8 @@ def run_role(runner, role_vars, check=False):
 
 BAD = [
     ({"mptcpize_services": [{"name": "nginx\nExecStartPre=/bin/rm"}]},
-     ["mptcpize_services[0].name: contains a newline", "is not a systemd service name"]),
-    ({"mptcpize_services": [{"name": "nginx;reboot"}]}, ["mptcpize_services[0].name", "';'"]),
+     ["mptcpize_services[0].name: 'nginx\\nExecStartPre=/bin/rm' is not a systemd service name"]),
+    ({"mptcpize_services": [{"name": "nginx;reboot"}]}, ["mptcpize_services[0].name", "is not a systemd service name"]),
     ({"mptcpize_services": [{"name": "../../etc/passwd"}]}, ["mptcpize_services[0].name", "is not a systemd service name"]),
     ({"mptcpize_services": [{"name": "getty@"}]}, ["mptcpize_services[0].name", "is not a systemd service name"]),
     ({"mptcpize_services": [{"name": "nginx"}, {"name": "nginx.service", "state": "absent"}]},
@@ -66,36 +67,37 @@ def test_nothing_to_do_touches_nothing(role_runner):
 
 
 def render(runner, library):
+    """The drop-in of a service "demo", written through Ansible as the
+    role's install task does (mptcpize_plan, then copy)."""
     out = runner.tmp_path / "demo.service.d"
     out.mkdir()
-    template = {"src": TEMPLATE, "dest": str(out / "50-mptcpize.conf"), "mode": "0644"}
-    task = {"name": "render", "ansible.builtin.template": template, "vars": {"__mptcpize_library_path": library}}
+    task = {"name": "write", "ansible.builtin.copy": {"content": "{{ item.content }}", "dest": "{{ item.path }}",
+                                                      "mode": "0644"},
+            "loop": "{{ (services | mptcp.linux.mptcpize_plan(unit_dir, library)).write }}"}
     path = runner.tmp_path / "render.yml"
-    path.write_text(yaml.safe_dump([{"hosts": "all", "gather_facts": False, "tasks": [task]}]))
+    path.write_text(yaml.safe_dump([{"hosts": "all", "gather_facts": False, "tasks": [task], "vars": {
+        "services": [{"name": "demo"}], "unit_dir": str(runner.tmp_path), "library": library}}]))
     results, stderr = runner.run_playbook(path)
-    assert not any(r["hosts"]["target"].get("failed") for r in results), (results, stderr)
+    assert results and not any(r["hosts"]["target"].get("failed") for r in results), (results, stderr)
     return (out / "50-mptcpize.conf").read_text()
 
 
 def test_dropin_renders_the_expected_text(role_runner):
     assert render(role_runner, "/usr/lib/x86_64-linux-gnu/mptcpize/libmptcpwrap.so.0") == (
-        "#\n# Ansible managed\n#\n"
-        "# Forces MPTCP on this service (mptcp.linux.mptcpize): libmptcpwrap turns its\n"
-        "# TCP sockets into MPTCP ones; GODEBUG does the same for Go programs.\n"
+        "# Managed by the mptcp.linux.mptcpize role: local changes are overwritten.\n"
+        "# Forces MPTCP on this service: libmptcpwrap turns its TCP sockets into\n"
+        "# MPTCP ones; GODEBUG does the same for Go programs.\n"
         "[Service]\n"
         "Environment=\"LD_PRELOAD=/usr/lib/x86_64-linux-gnu/mptcpize/libmptcpwrap.so.0\"\n"
-        "Environment=GODEBUG=multipathtcp=1\n")
+        "Environment=\"GODEBUG=multipathtcp=1\"\n")
 
 
 def environment(dropin):
-    """The variables the drop-in's Environment= lines set (systemd quoting)."""
-    found = {}
-    for line in dropin.splitlines():
-        if line.startswith("Environment="):
-            for word in shlex.split(line[len("Environment="):]):
-                key, value = word.split("=", 1)
-                found[key] = value
-    return found
+    """The variables the drop-in's Environment= lines set, read with the
+    port of systemd's reader in tests/quote_consumers.py."""
+    env, warnings = consumer.unit_environment(dropin.encode("utf-8"))
+    assert warnings == []
+    return dict(assignment.decode("utf-8").split("=", 1) for assignment in env)
 
 
 def mptcp_listeners(ns):
@@ -117,12 +119,19 @@ def serve(ns, env, port):
 @pytest.mark.skipif(not LIBRARY, reason="libmptcpwrap.so.0 is not installed (Debian: apt-get install mptcpize)")
 def test_dropin_environment_forces_mptcp(role_runner, netns):
     dropin = render(role_runner, LIBRARY[0])
-    # What systemd reads back from the drop-in next to a unit.
+    # What systemd reads back from the drop-in next to a unit, verified as
+    # the role does: the staged directory first in the unit path.
     service = role_runner.tmp_path / "demo.service"
     service.write_text("[Service]\nExecStart=/usr/bin/python3 -m http.server\n")
-    proc = subprocess.run(["systemd-analyze", "verify", "--man=no", str(service)], capture_output=True, text=True,
-                          check=False)
+    proc = subprocess.run(["systemd-analyze", "verify", "--man=no", "demo.service"], capture_output=True, text=True,
+                          check=False, env=dict(os.environ, SYSTEMD_UNIT_PATH="%s:" % role_runner.tmp_path))
     assert proc.returncode == 0 and "ignoring" not in proc.stderr, proc.stderr
+    # The same check refuses a drop-in line systemd would ignore.
+    (role_runner.tmp_path / "demo.service.d" / "60-broken.conf").write_text("[Service]\nEnvironment=\"A=1\n")
+    proc = subprocess.run(["systemd-analyze", "verify", "--man=no", "demo.service"], capture_output=True, text=True,
+                          check=False, env=dict(os.environ, SYSTEMD_UNIT_PATH="%s:" % role_runner.tmp_path))
+    assert "60-broken.conf" in proc.stderr and "ignoring" in proc.stderr, proc.stderr
+    (role_runner.tmp_path / "demo.service.d" / "60-broken.conf").unlink()
 
     variables = environment(dropin)
     assert variables == {"LD_PRELOAD": LIBRARY[0], "GODEBUG": "multipathtcp=1"}

@@ -2,16 +2,12 @@
 # Copyright: mptcp.linux contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The mptcpize role's interface: the fixed interface other roles rely on
-holds, and the service-name pattern accepts what systemd names services and
-nothing that could leave the drop-in directory."""
+holds, and its rules come from the collection's filters (their cases are in
+tests/unit/plugins/filter/test_mptcpize.py)."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
-
-import re
-
-import pytest
 
 from ansible_collections.mptcp.linux.tests.unit.roles.role_files import load, options
 
@@ -28,10 +24,9 @@ def test_fixed_interface():
     assert specs["mptcpize_install_packages"]["default"] is True
 
 
-@pytest.mark.parametrize("name,valid", [
-    ("nginx", True), ("getty@tty1", True), ("systemd-networkd", True), ("foo_bar.baz:1", True),
-    ("getty@", False), ("../etc", False), (".hidden", False), ("-x", False), ("a b", False),
-    ("a/b", False), ("a@b@c", False), ("", False), ("a\\x2d", False),
-])
-def test_service_name_pattern(name, valid):
-    assert bool(re.match(load(ROLE, "vars", "main.yml")["__mptcpize_name_re"], name)) is valid
+def test_the_rules_are_the_filters():
+    variables = load(ROLE, "vars", "main.yml")
+    assert "mptcp.linux.mptcpize_problems" in variables["__mptcpize_problems"]
+    assert "mptcp.linux.mptcpize_plan" in variables["__mptcpize_plan"]
+    assert "mptcp.linux.mptcpize_actions" in variables["__mptcpize_actions"]
+    assert "mptcp.linux.mptcpize_listener_problems" in variables["__mptcpize_listener_problems"]

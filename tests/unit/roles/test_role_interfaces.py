@@ -78,3 +78,32 @@ def test_readme_keeps_the_generated_section_markers(role):
     with open(role_path(role, "README.md")) as handle:
         text = handle.read()
     assert text.index("<!-- BEGIN ARGUMENT SPECS -->") < text.index("<!-- END ARGUMENT SPECS -->")
+
+
+JINJA_MAX_LINES = 5
+
+
+def _value_lines(text, name):
+    """The non-blank lines of NAME's value in a vars file: the rest of its
+    key line, and the indented lines after it."""
+    lines = text.split("\n")
+    start = next(i for i, line in enumerate(lines) if line.startswith(name + ":"))
+    value = [lines[start][len(name) + 1:].strip()]
+    for line in lines[start + 1:]:
+        if line and not line.startswith(" "):
+            break
+        value.append(line.strip())
+    return [line for line in value if line and line not in (">-", ">", "|", "|-")]
+
+
+@pytest.mark.parametrize("role", ["mptcp_socket", "mptcpize", "mptcpd"])
+def test_variables_are_data_and_short_expressions(role):
+    """Rules live in filter plugins with unit tests: no variable of these
+    roles holds a Jinja statement or more than a few lines of Jinja."""
+    with open(role_path(role, "vars", "main.yml")) as handle:
+        text = handle.read()
+    for name, value in (load(role, "vars", "main.yml") or {}).items():
+        if isinstance(value, str) and "{{" in value:
+            assert "{%" not in value, name
+            assert len(_value_lines(text, name)) <= JINJA_MAX_LINES, name
+    assert _value_lines("a: >-\n  {{ x\n     | y }}\nb: 1\n", "a") == ["{{ x", "| y }}"]

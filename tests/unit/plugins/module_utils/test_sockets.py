@@ -212,6 +212,92 @@ def test_connections_from_sock_diag(monkeypatch):
                          "remote": "[2001:db8::3]:22"}
 
 
+# ---------------------------------------------------------------- listeners (sock_diag payloads, /proc owners)
+
+
+def listener_payload(family, address, port, inode, ulp=None):
+    """A LISTEN inet_diag_msg with INODE, and INET_DIAG_ULP_INFO naming ULP."""
+    raw = socket.inet_pton(family, address).ljust(16, b"\0")
+    payload = struct.pack("=BBBB", family, 10, 0, 0) + struct.pack("!HH", port, 0) + raw + b"\0" * 16
+    payload += struct.pack("=III", 0, 0, 0) + struct.pack("=IIIII", 0, 0, 0, 0, inode)
+    # INET_DIAG_INFO (tcp_info) first, as the kernel sends it, then the ULP.
+    payload += struct.pack("=HH", 8, _sockets.INET_DIAG_INFO) + b"\1\2\3\4"
+    if ulp is not None:
+        name = ulp.encode() + b"\0"
+        inner = struct.pack("=HH", 4 + len(name), _sockets.INET_ULP_INFO_NAME) + name
+        inner += b"\0" * (-len(inner) % 4)
+        payload += struct.pack("=HH", 4 + len(inner), _sockets.INET_DIAG_ULP_INFO | 0x8000) + inner  # NLA_F_NESTED
+    return payload
+
+
+def fake_dumps(monkeypatch, dumps):
+    """sock_diag answers: DUMPS[(family, protocol)] is the list of payloads;
+    every request must ask for listening sockets only."""
+    def dump(family, protocol=_sockets.IPPROTO_MPTCP, states=0xFFFFFFFF):
+        assert states == 1 << 10
+        return iter(dumps.get((family, protocol), []))
+    monkeypatch.setattr(_sockets, "_diag_dump", dump)
+
+
+def fake_proc(tmp_path, fds):
+    """A /proc with FDS: {pid: {fd: link target}}."""
+    for pid, table in fds.items():
+        fd_dir = tmp_path / str(pid) / "fd"
+        fd_dir.mkdir(parents=True)
+        for fd, target in table.items():
+            (fd_dir / str(fd)).symlink_to(target)
+    (tmp_path / "self").mkdir()  # not a pid: skipped
+    (tmp_path / "77").mkdir()    # a pid without a readable fd directory
+    return str(tmp_path)
+
+
+def test_socket_owners_map_inodes_to_pids(tmp_path):
+    proc = fake_proc(tmp_path, {1: {3: "socket:[100]", 4: "socket:[200]", 5: "/dev/null"},
+                                612: {0: "socket:[100]", 1: "pipe:[9]"}, 13: {7: "socket:[300]"}})
+    assert _sockets.socket_owners(proc) == {100: [1, 612], 200: [1], 300: [13]}
+
+
+def test_socket_owners_without_proc(tmp_path):
+    assert _sockets.socket_owners(str(tmp_path / "absent")) == {}
+
+
+def test_listeners_tcp_and_mptcp_with_owners(monkeypatch, tmp_path):
+    inet, inet6 = socket.AF_INET, socket.AF_INET6
+    tcp, mptcp = socket.IPPROTO_TCP, _sockets.IPPROTO_MPTCP
+    fake_dumps(monkeypatch, {
+        (inet6, mptcp): [listener_payload(inet6, "::", 22, 100)],
+        (inet, mptcp): [listener_payload(inet, "127.0.0.1", 7000, 300)],
+        # The TCP subflows of both MPTCP listeners: one says its ULP, the
+        # other only shares the MPTCP socket's inode (a kernel that did not
+        # send INET_DIAG_ULP_INFO).
+        (inet6, tcp): [listener_payload(inet6, "::", 22, 100, ulp="mptcp"),
+                       listener_payload(inet6, "2001:db8::1", 443, 400, ulp="tls"),
+                       listener_payload(inet6, "::ffff:192.0.2.1", 25, 0)],
+        (inet, tcp): [listener_payload(inet, "127.0.0.1", 7000, 300),
+                      listener_payload(inet, "0.0.0.0", 8080, 200)],
+    })
+    proc = fake_proc(tmp_path, {1: {3: "socket:[100]"}, 612: {3: "socket:[200]"}, 13: {3: "socket:[300]"}})
+    assert _sockets.listeners(proc) == [
+        {"protocol": "mptcp", "family": "ipv6", "address": "::", "port": 22, "local": "[::]:22", "inode": 100,
+         "pids": [1]},
+        {"protocol": "tcp", "family": "ipv4", "address": "192.0.2.1", "port": 25, "local": "192.0.2.1:25",
+         "inode": 0, "pids": []},
+        {"protocol": "tcp", "family": "ipv6", "address": "2001:db8::1", "port": 443, "local": "[2001:db8::1]:443",
+         "inode": 400, "pids": []},
+        {"protocol": "mptcp", "family": "ipv4", "address": "127.0.0.1", "port": 7000, "local": "127.0.0.1:7000",
+         "inode": 300, "pids": [13]},
+        {"protocol": "tcp", "family": "ipv4", "address": "0.0.0.0", "port": 8080, "local": "0.0.0.0:8080",
+         "inode": 200, "pids": [612]},
+    ]
+
+
+def test_ulp_name_ignores_other_attributes():
+    assert _sockets._ulp_name(listener_payload(socket.AF_INET, "0.0.0.0", 1, 1)) is None
+    assert _sockets._ulp_name(listener_payload(socket.AF_INET, "0.0.0.0", 1, 1, ulp="mptcp")) == "mptcp"
+    # A truncated attribute ends the walk instead of reading past the message.
+    assert _sockets._ulp_name(listener_payload(socket.AF_INET, "0.0.0.0", 1, 1)[:74]) is None
+
+
 # ---------------------------------------------------------------- counters
 
 
