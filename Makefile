@@ -42,7 +42,7 @@ help:
 	@echo "make unit         pytest tests/unit (no root)"
 	@echo "make integration  pytest tests/integration (root: network namespaces)"
 	@echo "make lint         ansible-lint (production), changelog and shell lint, role READMEs up to date,"
-	@echo "                  at most 5 lines of Jinja and no loop per role variable (tools/role-jinja)"
+	@echo "                  at most 5 lines of Jinja and no loop per role variable (tools/role_jinja.py)"
 	@echo "make sanity       ansible-test sanity on a copy of the tree (tools/sanity)"
 	@echo "make build        build the collection, install it, ansible-doc each module"
 	@echo "make lab          the netns lab (lab/run; root)"
@@ -80,7 +80,7 @@ lint: $(STAMP) | $(COLLECTION_LINK)
 	antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
 	shellcheck tools/bootstrap tools/sanity tools/sanity-matrix tools/build tools/role-docs tools/test-all .ci/run tools/molecule tools/vm/build-image lab/run
 	tools/role-docs --check
-	python tools/role-jinja
+	python tools/role_jinja.py
 
 sanity: $(STAMP)
 	tools/sanity

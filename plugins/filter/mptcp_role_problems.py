@@ -66,6 +66,8 @@ OWN_VARIABLES = ("enabled", "path_manager", "scheduler")
 PASS_THROUGH = sorted(knob for knob in KNOBS if knob not in OWN_VARIABLES)
 TABLE_BASE_MAX = 4294967039
 PRIORITY_MAX = 32765
+
+
 def _int(value):
     try:
         return int(value)

@@ -1,4 +1,5 @@
-#!/usr/bin/env python3
+# Copyright: mptcp.linux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """How much Jinja the roles' vars/main.yml files hold, per variable.
 
 Role logic belongs in filter plugins and modules, which unit tests drive;
@@ -6,7 +7,7 @@ vars/main.yml holds data and short expressions. This prints, for each role,
 the number of Jinja lines and loops, and fails when a variable's Jinja is
 longer than the limit (--max-lines, default 5) or contains a loop.
 
-    tools/role-jinja [--max-lines N] [--table]
+    tools/role_jinja.py [--max-lines N] [--table]
 """
 
 import argparse
