@@ -14,12 +14,12 @@ import json
 import re
 
 MAX_PATHS = 8  # the kernel's limit on endpoints and subflows
-NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,19}$")
-NET4_RE = re.compile(r"^(\d{1,3})\.(\d{1,3})$")
-RATE_RE = re.compile(r"^(\d+(?:\.\d+)?)(bit|kbit|mbit|gbit|bps|kbps|mbps|gbps)$")
+NAME_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,19}")
+NET4_RE = re.compile(r"(\d{1,3})\.(\d{1,3})")
+RATE_RE = re.compile(r"(\d+(?:\.\d+)?)(bit|kbit|mbit|gbit|bps|kbps|mbps|gbps)")
 RATE_UNITS = {"bit": 1, "kbit": 1e3, "mbit": 1e6, "gbit": 1e9, "bps": 8, "kbps": 8e3, "mbps": 8e6, "gbps": 8e9}
-DELAY_RE = re.compile(r"^\d+(?:\.\d+)?(?:us|ms|s)$")
-LOSS_RE = re.compile(r"^(\d+(?:\.\d+)?)%$")
+DELAY_RE = re.compile(r"\d+(?:\.\d+)?(?:us|ms|s)")
+LOSS_RE = re.compile(r"(\d+(?:\.\d+)?)%")
 # Egress shaping as lab/run does it: a burst of a few full-size frames, a
 # queue bounded in time so that TCP can fill the pipe.
 BURST = "64kb"
@@ -29,7 +29,7 @@ ENDS = ("cli", "srv")
 
 def rate_bits(text):
     """A tc rate (``50mbit``) in bit/s."""
-    match = RATE_RE.match(text)
+    match = RATE_RE.fullmatch(text)
     return float(match.group(1)) * RATE_UNITS[match.group(2)]
 
 
@@ -40,10 +40,10 @@ def validate(params, names):
         return names.get(option, option) + "".join(rest)
 
     problems = []
-    if not NAME_RE.match(params["name"] or ""):
+    if not NAME_RE.fullmatch(params["name"] or ""):
         problems.append("%s: %r is not 1 to 20 lowercase letters, digits or '-', starting with a letter or digit"
                         % (name("name"), params["name"]))
-    match = NET4_RE.match(params["net4"] or "")
+    match = NET4_RE.fullmatch(params["net4"] or "")
     if not match or not all(0 <= int(octet) <= 255 for octet in match.groups()):
         problems.append("%s: %r is not the first two octets of an IPv4 network (e.g. 10.92)" % (name("net4"), params["net4"]))
     paths = params["paths"] or []
@@ -51,13 +51,13 @@ def validate(params, names):
         problems.append("%s: %d paths, expected 1 to %d" % (name("paths"), len(paths), MAX_PATHS))
     for index, path in enumerate(paths):
         where = name("paths", "[%d]" % index)
-        if not RATE_RE.match(path.get("rate") or ""):
+        if not RATE_RE.fullmatch(path.get("rate") or ""):
             problems.append("%s.rate: %r is not a tc rate (a number and bit, kbit, mbit, gbit, bps, kbps, mbps or gbps)"
                             % (where, path.get("rate")))
-        if path.get("delay") is not None and not DELAY_RE.match(path["delay"]):
+        if path.get("delay") is not None and not DELAY_RE.fullmatch(path["delay"]):
             problems.append("%s.delay: %r is not a time (e.g. 20ms, 500us, 1s)" % (where, path["delay"]))
         loss = path.get("loss")
-        if loss is not None and not (LOSS_RE.match(loss) and float(LOSS_RE.match(loss).group(1)) <= 100):
+        if loss is not None and not (LOSS_RE.fullmatch(loss) and float(LOSS_RE.fullmatch(loss).group(1)) <= 100):
             problems.append("%s.loss: %r is not a percentage from 0%% to 100%% (e.g. 1%%)" % (where, loss))
     for index, number in enumerate(params["paths_down"] or []):
         if not 1 <= number <= len(paths):
@@ -195,11 +195,11 @@ def plan_present(params, state):
             if link["up"] != path["up"]:
                 commands.append(["ip", "-n", ns[end], "link", "set", "dev", dev, "up" if path["up"] else "down"])
     # Paths beyond the requested number go; a veth's peer goes with it.
-    extra = [dev for dev in sorted(cli_links) if re.match(r"^cli-p\d+$", dev) and dev not in wanted]
+    extra = [dev for dev in sorted(cli_links) if re.fullmatch(r"cli-p\d+", dev) and dev not in wanted]
     gone_with_peer = set(cli_links[dev]["ifindex"] for dev in extra)
     commands += [["ip", "-n", ns["cli"], "link", "del", dev] for dev in extra]
     commands += [["ip", "-n", ns["srv"], "link", "del", dev] for dev in sorted(srv_links)
-                 if re.match(r"^srv-p\d+$", dev) and dev not in wanted and srv_links[dev]["peer_index"] not in gone_with_peer]
+                 if re.fullmatch(r"srv-p\d+", dev) and dev not in wanted and srv_links[dev]["peer_index"] not in gone_with_peer]
     return commands
 
 

@@ -52,6 +52,9 @@ def test_rate_bits():
     (dict(paths_down=[3]), "mptcp_testbed_paths_down[0]: 3 is not a path number 1..2"),
     (dict(name="Bad Name"), "name: 'Bad Name' is not 1 to 20"),
     (dict(net4="10.300"), "net4: '10.300' is not the first two octets"),
+    (dict(name="tb\n"), "name: 'tb\\n' is not 1 to 20"),
+    (dict(paths=[{"rate": "1mbit\n"}]), "mptcp_testbed_paths[0].rate: '1mbit\\n' is not a tc rate"),
+    (dict(net4="10.92\n"), "net4: '10.92\\n' is not the first two octets"),
 ])
 def test_validate_names_the_field(extra, expected):
     problems = _testbed.validate(params(**extra), NAMES)
