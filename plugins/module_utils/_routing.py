@@ -46,10 +46,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import ipaddress
-import re
 import shlex
 
-from ansible_collections.mptcp.linux.plugins.module_utils import _quote
+from ansible_collections.mptcp.linux.plugins.module_utils import _endpoints, _quote
 
 FAMILY_NAMES = {4: "ipv4", 6: "ipv6"}
 HOST_PREFIX = {4: 32, 6: 128}
@@ -62,10 +61,6 @@ STATES = ("present", "absent")
 DEFAULT_TABLE_BASE = 100
 DEFAULT_PRIORITY = 1000
 PENDING_REASON = "would be routed once the kernel assigns its id"
-# Kernel rules for an interface name (dev_valid_name): 1 to 15 bytes, not
-# "." or "..", no "/", ":" or blank.
-_IFNAME_RE = re.compile(r"[^\s/:]+")
-IFNAMSIZ = 16
 
 
 class RoutingError(Exception):
@@ -83,7 +78,7 @@ def interface_name_problem(name):
     """Why NAME cannot be a Linux interface name, or None."""
     if not isinstance(name, str) or not name:
         return "%r is not an interface name (empty)" % (name,)
-    if name in (".", "..") or not _IFNAME_RE.fullmatch(name) or len(name.encode("utf-8", "replace")) >= IFNAMSIZ:
+    if not _endpoints.valid_ifname(name):
         return "%r is not a Linux interface name (1 to 15 bytes, not . or .., no /, : or blank)" % (name,)
     return None
 
