@@ -78,7 +78,7 @@ lint: $(STAMP) | $(COLLECTION_LINK)
 	ansible-lint
 	antsibull-changelog lint
 	antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
-	shellcheck tools/bootstrap tools/sanity tools/sanity-matrix tools/build tools/role-docs tools/test-all .ci/run tools/molecule tools/vm/build-image lab/run
+	shellcheck tools/bootstrap tools/sanity tools/sanity-matrix tools/build tools/role-docs tools/test-all .ci/run tools/molecule tools/vm/build-image tools/footprint lab/run
 	tools/role-docs --check
 	python tools/role_jinja.py
 
