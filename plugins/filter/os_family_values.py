@@ -20,11 +20,11 @@ description:
     of an unknown family never gets another family's package names.
 options:
   _input:
-    description: The role's variables that the table can fill, C({name: value}); null means not given.
+    description: "The role's variables that the table can fill, C({name: value}); null means not given."
     type: dict
     required: true
   table:
-    description: C({os_family: {name: value}}), the families the role knows. The first one is the tested one.
+    description: "C({os_family: {name: value}}), the families the role knows. The first one is the tested one."
     type: dict
     required: true
   os_family:
@@ -60,7 +60,7 @@ _value:
   type: dict
   contains:
     settings:
-      description: C({name: value}) for every name of the input; null where it has no value (see problems).
+      description: "C({name: value}) for every name of the input; null where it has no value (see problems)."
       type: dict
     packages:
       description: Every list among the settings, joined in the order of their names (the packages to install).
