@@ -38,14 +38,14 @@ endef
 .PHONY: help venv collection unit integration lint sanity build lab molecule test clean
 
 help:
-	@echo "make venv         install Debian packages and .venv (tools/bootstrap)"
+	@echo "make venv         install the tests' Debian packages and .venv (tools/bootstrap)"
 	@echo "make unit         pytest tests/unit (no root)"
 	@echo "make integration  pytest tests/integration (root: network namespaces)"
 	@echo "make lint         ansible-lint (production), changelog and shell lint, role READMEs up to date,"
 	@echo "                  at most 5 lines of Jinja and no loop per role variable (tools/role_jinja.py)"
 	@echo "make sanity       ansible-test sanity on a copy of the tree (tools/sanity)"
 	@echo "make build        build the collection, install it, ansible-doc each module"
-	@echo "make lab          the netns lab (lab/run; root)"
+	@echo "make lab          the netns lab (lab/run; root); installs only what it needs (tools/bootstrap --lab)"
 	@echo "make molecule     Molecule scenarios in QEMU VMs, one at a time (tools/molecule; root);"
 	@echo "                  SCENARIOS=\"pair host\" runs some (default: every molecule/*/molecule.yml)"
 	@echo "make test         venv, then unit, lint, sanity, build, integration, molecule (tools/test-all:"
@@ -78,7 +78,7 @@ lint: $(STAMP) | $(COLLECTION_LINK)
 	ansible-lint
 	antsibull-changelog lint
 	antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
-	shellcheck tools/bootstrap tools/sanity tools/sanity-matrix tools/build tools/role-docs tools/test-all .ci/run tools/molecule tools/vm/build-image lab/run
+	shellcheck tools/bootstrap tools/sanity tools/sanity-matrix tools/build tools/role-docs tools/test-all .ci/run tools/molecule tools/vm/build-image tools/footprint lab/run
 	tools/role-docs --check
 	python tools/role_jinja.py
 
@@ -88,8 +88,10 @@ sanity: $(STAMP)
 build: $(STAMP)
 	tools/build
 
-lab: $(STAMP) | $(COLLECTION_LINK)
-	@if [[ ! -x lab/run ]]; then echo "make lab: lab/run does not exist yet" >&2; exit 1; fi
+# Only the lab's packages and Python tools (no daemon, no VM tools): a
+# newcomer's `make lab` installs no service (docs/lab.md#what-make-lab-installs).
+lab: | $(COLLECTION_LINK)
+	@tools/bootstrap --lab
 	lab/run
 
 # Every scenario runs even when one fails; the summary names the failures.

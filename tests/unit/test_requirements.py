@@ -37,3 +37,17 @@ def test_unit_requirements_are_pinned_as_the_venv_pins_them():
     assert unit, "tests/unit/requirements.txt names no package"
     venv_pins = pins(venv)
     assert {name: venv_pins.get(name) for name in unit} == unit
+
+
+def test_lab_requirements_are_pinned_as_the_venv_pins_them():
+    """make lab installs lab/requirements.txt into the .venv that the tests
+    fill from tests/requirements.txt: the same versions, so that a .venv made
+    by either serves both."""
+    lab = os.path.join(TESTS, os.pardir, "lab", "requirements.txt")
+    venv = os.path.join(TESTS, "requirements.txt")
+    if not (os.path.isfile(lab) and os.path.isfile(venv)):
+        pytest.skip("lab/requirements.txt or tests/requirements.txt is not here")
+    wanted = pins(lab)
+    assert set(wanted) == {"ansible-core", "pyroute2"}
+    venv_pins = pins(venv)
+    assert {name: venv_pins.get(name) for name in wanted} == wanted

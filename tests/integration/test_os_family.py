@@ -1,0 +1,127 @@
+# -*- coding: utf-8 -*-
+"""The roles on OS families other than Debian, with faked facts.
+
+The roles are tested for real on Debian 12, 13 and 14 only. On another OS
+family each role that installs packages either takes that family's names
+from its table (RedHat: the distributions' documented names, untested) or
+stops before it changes anything, naming the family and the variables that
+would let it run. `ansible_facts` is faked per play (the roles read
+ansible_facts.os_family and gather it only when it is missing); the oracle
+of "nothing changed" is the namespace's state read with `ip` and /proc.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+import json
+import sys
+
+import pytest
+import yaml
+
+from conftest import INTERPRETERS, REPO, Runner
+
+ROLES = {
+    # role: (its package variables, extra variables for a run that reaches the packages)
+    "mptcp": (["mptcp_packages"], {"mptcp_persist": False, "mptcp_endpoint_interfaces": ["lan0"]}),
+    "mptcp_nginx": (["mptcp_nginx_packages", "mptcp_nginx_stream_packages"],
+                    {"mptcp_nginx_streams": [{"name": "s", "listen": [{"port": 7001}], "proxy_pass": "127.0.0.1:7"}]}),
+    "mptcpd": (["mptcpd_packages"], {"mptcpd_manage_service": False}),
+    "mptcpize": (["mptcpize_packages"], {"mptcpize_services": [{"name": "demo"}]}),
+}
+EXPECTED = {
+    "Debian": {"mptcp": ["python3-pyroute2", "iproute2"], "mptcp_nginx": ["nginx", "libnginx-mod-stream"],
+               "mptcpd": ["mptcpd", "mptcpd-plugins", "python3-pyroute2"], "mptcpize": ["mptcpize"]},
+    "RedHat": {"mptcp": ["python3-pyroute2", "iproute"], "mptcp_nginx": ["nginx", "nginx-mod-stream"],
+               "mptcpd": ["mptcpd", "python3-pyroute2"], "mptcpize": ["mptcpd"]},
+}
+
+
+def _platform_play(family):
+    """A play that loads each role's defaults and vars as the role does and
+    reports the family's result of mptcp.linux.os_family_values."""
+    tasks = []
+    for role, (dummy, extra) in ROLES.items():
+        for part in ("defaults", "vars"):
+            tasks.append({"name": "%s %s" % (role, part),
+                          "ansible.builtin.include_vars": "%s/roles/%s/%s/main.yml" % (REPO, role, part)})
+        if extra:  # set_fact: above include_vars, which loaded the defaults
+            tasks.append({"name": "%s variables" % role, "ansible.builtin.set_fact": extra})
+        tasks.append({"name": "%s platform" % role, "ansible.builtin.debug": {"var": "__%s_platform" % role}})
+    return {"hosts": "all", "gather_facts": False, "vars": {"ansible_facts": {"os_family": family}}, "tasks": tasks}
+
+
+@pytest.mark.parametrize("family", ["Debian", "RedHat", "Suse"])
+def test_each_role_takes_its_family_names_or_names_what_to_set(family, collections_path, tmp_path):
+    runner = Runner(sys.executable, collections_path, tmp_path)
+    path = tmp_path / "platform.yml"
+    path.write_text(yaml.safe_dump([_platform_play(family)]))
+    results = runner._run(path)
+    platforms = dict((role, result["__%s_platform" % role]) for role in ROLES for result in results
+                     if "__%s_platform" % role in result)
+    assert sorted(platforms) == sorted(ROLES)
+    for role, (variables, dummy) in ROLES.items():
+        platform = platforms[role]
+        if family in EXPECTED:
+            assert platform["problems"] == [], (role, platform)
+            assert platform["packages"] == EXPECTED[family][role], role
+        else:
+            [problem] = platform["problems"]
+            assert platform["packages"] == []
+            assert "mptcp.linux.%s has no values for this host's OS family 'Suse'" % role in problem
+            assert "set %s" % ", ".join(variables) in problem, problem
+            assert "untested: RedHat" in problem
+
+
+def _first_python():
+    if not INTERPRETERS:
+        pytest.skip("no Python with pyroute2")
+    return INTERPRETERS[0].values[0]
+
+
+def _apply(runner, netns, role, role_vars, facts, check=False):
+    play = [{"hosts": "all", "gather_facts": False, "roles": [{"role": "mptcp.linux." + role, "vars": role_vars}]}]
+    path = runner.tmp_path / "play.yml"
+    path.write_text(yaml.safe_dump(play))
+    options = ["-e", json.dumps({"ansible_facts": facts})] if facts else []
+    tasks, dummy = runner.run_playbook(path, netns.interpreter(runner.tmp_path, runner.python),
+                                       options + (["--check"] if check else []))
+    # Task names come as "mptcp.linux.ROLE : name".
+    return [(t["task"]["name"].split(" : ", 1)[-1], t["hosts"]["target"]) for t in tasks if "target" in t["hosts"]]
+
+
+@pytest.mark.parametrize("role", ["mptcp", "mptcp_nginx", "mptcpd"])
+def test_an_unknown_family_stops_the_role_before_any_change(role, collections_path, tmp_path, netns):
+    runner = Runner(_first_python(), collections_path, tmp_path)
+    before = netns.state()
+    tasks = _apply(runner, netns, role, ROLES[role][1], {"os_family": "Archlinux"})
+    name, result = tasks[-1]
+    assert name == "Stop on an OS family without package names, before anything changes", tasks
+    assert result["failed"]
+    assert "OS family 'Archlinux'" in result["msg"] and "Nothing was changed." in result["msg"]
+    for variable in ROLES[role][0]:
+        assert variable in result["msg"]
+    assert not any(r.get("changed") for dummy, r in tasks)
+    assert not any(n == "Read the OS family, which names the packages" and not r.get("skipped") for n, r in tasks)
+    assert netns.state() == before
+
+
+def test_given_names_run_the_role_on_an_unknown_family(collections_path, tmp_path, netns):
+    """The override named in the message works: with mptcp_packages given
+    (here the Debian names, installed on this machine) the role runs."""
+    runner = Runner(_first_python(), collections_path, tmp_path)
+    role_vars = dict(ROLES["mptcp"][1], mptcp_packages=["iproute2"])
+    tasks = _apply(runner, netns, "mptcp", role_vars, {"os_family": "Archlinux"}, check=True)
+    assert not any(r.get("failed") for dummy, r in tasks), tasks
+    assert dict(tasks)["Stop on an OS family without package names, before anything changes"].get("skipped") is not True
+
+
+def test_debian_reads_the_family_when_facts_were_not_gathered(collections_path, tmp_path, netns):
+    """No facts: the role gathers the distribution subset, finds Debian, and
+    its packages (installed here) leave nothing to install. Check mode."""
+    runner = Runner(_first_python(), collections_path, tmp_path)
+    tasks = dict(_apply(runner, netns, "mptcp", ROLES["mptcp"][1], None, check=True))
+    gathered = tasks["Read the OS family, which names the packages"]
+    assert gathered["ansible_facts"]["ansible_os_family"] == "Debian"
+    assert tasks["Stop on an OS family without package names, before anything changes"].get("failed") is not True
+    assert "python3-pyroute2" in tasks["Find which of the packages the modules and the restore unit need are missing"]["cmd"]
+    assert tasks["Install what the modules and the restore unit need"].get("skipped") is True
