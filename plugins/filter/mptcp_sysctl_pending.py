@@ -20,7 +20,7 @@ description:
     of the wrong type) counts as differing, so that the module runs and
     says what is wrong with it.
   - The mptcp role skips M(mptcp.linux.mptcp_sysctl) on a converged host
-    that keeps no sysctl.d file: one module execution less.
+    that keeps no sysctl.d file, one module execution less.
 options:
   _input:
     description: The options, as given to M(mptcp.linux.mptcp_sysctl).
@@ -33,11 +33,17 @@ options:
 """
 
 EXAMPLES = r"""
+- name: Read the MPTCP state
+  mptcp.linux.mptcp_info:
+  register: info
+
 - name: Set the sysctls only when one differs
   mptcp.linux.mptcp_sysctl:
     enabled: true
     path_manager: kernel
-  when: {enabled: true, path_manager: kernel} | mptcp.linux.mptcp_sysctl_pending(info.sysctl) | length > 0
+  when: wanted | mptcp.linux.mptcp_sysctl_pending(info.sysctl) | length > 0
+  vars:
+    wanted: {enabled: true, path_manager: kernel}
 """
 
 RETURN = r"""

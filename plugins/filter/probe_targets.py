@@ -16,7 +16,7 @@ description:
     list, so that a client probes every server in one module execution.
   - A server's C(host) is its C(mptcp_verify_address), else its
     C(ansible_host), else its inventory name; its C(expect_reply) is its
-    C(mptcp_verify_listener) (default true: C(playbooks/verify.yml) starts an
+    C(mptcp_verify_listener) (default true, since C(playbooks/verify.yml) starts an
     echo listener there); its C(name) is the inventory name.
 options:
   _input:

@@ -36,8 +36,8 @@ options:
     type: int
   targets:
     description:
-      - Several servers, probed one after the other in one module execution:
-        a client proves MPTCP to a whole group in one round trip instead of
+      - Several servers, probed one after the other in one module execution.
+        A client proves MPTCP to a whole group in one round trip instead of
         one task (or loop item) per server.
       - Every target is probed; then the module fails when any probe failed,
         and RV(probes) says which and why.
