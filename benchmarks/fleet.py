@@ -98,7 +98,7 @@ class Fleet(object):
                 "-o", "ListenAddress=%s:%d" % (self.address(index, 0), SSH_PORT),
                 "-o", "PermitRootLogin=prohibit-password", "-o", "StrictModes=no", "-o", "UsePAM=no",
                 "-o", "AuthorizedKeysFile=" + os.path.join(self.tmp, "authorized_keys"),
-                "-o", "MaxStartups=100", "-o", "PidFile=" + os.path.join(self.tmp, "sshd-%s.pid" % name))
+                "-o", "MaxStartups=100", "-o", "Subsystem=sftp internal-sftp", "-o", "PidFile=" + os.path.join(self.tmp, "sshd-%s.pid" % name))
         for index in range(self.size):
             wait_port(self.address(index, 0))
 

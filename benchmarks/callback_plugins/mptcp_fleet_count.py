@@ -76,9 +76,6 @@ class CallbackModule(CallbackBase):
     def v2_playbook_on_stats(self, stats):
         self._write()
 
-    def v2_on_any(self, *args, **kwargs):
-        pass
-
     def _write(self):
         path = os.environ.get("MPTCP_FLEET_COUNT")
         if path:
