@@ -13,7 +13,7 @@ short_description: Count the module executions on each host (benchmarks/fleet.py
 description:
   - Counts, per host, every task result that ran on the host, a loop item
     and a retry each counting one; actions that run on the controller
-    (assert, debug, set_fact, fail, meta, includes) count none. Counts the
+    (assert, debug, set_fact, fail, meta, includes, validate_argument_spec) count none. Counts the
     changed results too. Writes both as JSON to the file named by the
     environment variable MPTCP_FLEET_COUNT when the run ends.
 options: {}
@@ -27,7 +27,7 @@ from ansible.plugins.callback import CallbackBase
 
 CONTROLLER_ACTIONS = frozenset(("add_host", "assert", "debug", "fail", "group_by", "import_playbook", "import_role",
                                 "import_tasks", "include_role", "include_tasks", "include_vars", "meta", "pause",
-                                "set_fact", "set_stats"))
+                                "set_fact", "set_stats", "validate_argument_spec"))
 
 
 def _short(action):
