@@ -240,8 +240,8 @@ def write_results(args, data, output, workloads):
              "Command (root, in the repository, with the venv's python):", "", "    " + command.strip(), "",
              "Kernel %s, %d CPU(s), ansible-core %s. Wall time in seconds of the ansible or ansible-playbook "
              "process, the median of %d run(s); in brackets, the ratio to `ansible -m ping` on the same hosts "
-             "with the same forks. Strategy %s." % (data["kernel"], data["cpus"], data["ansible_core"], args.runs,
-                                                   args.strategy), "",
+             "with the same forks. Strategy %s."
+             % (data["kernel"], data["cpus"], data["ansible_core"], args.runs, args.strategy), "",
              "| N | forks | " + " | ".join(title for key, title in WORKLOADS if key in workloads) + " |",
              "|---:|---:|" + "---:|" * len(workloads)]
     for row in data["rows"]:
