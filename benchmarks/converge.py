@@ -141,7 +141,7 @@ def ssh_vars(tmp, host, port, user, key, python):
             "ansible_ssh_private_key_file": key, "ansible_ssh_pipelining": True,
             "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"
                                        " -o ControlMaster=auto -o ControlPersist=60s"
-                                       " -o ControlPath=%s/cm-%%%%C" % tmp,
+                                       " -o ControlPath=%s/cm-%%C" % tmp,
             "ansible_python_interpreter": python}
 
 

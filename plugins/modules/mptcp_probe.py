@@ -27,13 +27,37 @@ options:
   host:
     description:
       - The server's address or name.
+      - Exactly one of O(host) and O(targets) is required.
     type: str
-    required: true
   port:
     description:
       - The server's TCP port, 1 to 65535.
+      - With O(targets), the port of every target that gives none.
     type: int
-    required: true
+  targets:
+    description:
+      - Several servers, probed one after the other in one module execution.
+        A client proves MPTCP to a whole group in one round trip instead of
+        one task (or loop item) per server.
+      - Every target is probed; then the module fails when any probe failed,
+        and RV(probes) says which and why.
+    type: list
+    elements: dict
+    version_added: 0.2.0
+    suboptions:
+      host:
+        description: The server's address or name.
+        type: str
+        required: true
+      port:
+        description: Its TCP port; default O(port).
+        type: int
+      name:
+        description: A label for RV(probes) and messages (an inventory name, say); default O(host).
+        type: str
+      expect_reply:
+        description: O(expect_reply) for this target; default O(expect_reply).
+        type: bool
   family:
     description:
       - Which address family to connect over when O(host) is a name.
@@ -93,6 +117,16 @@ EXAMPLES = r"""
     send: ""
     expect_subflows: 2
 
+- name: Prove MPTCP to three servers in one execution
+  mptcp.linux.mptcp_probe:
+    port: 4242
+    targets:
+      - host: web1.example.net
+      - host: web2.example.net
+      - {host: 192.0.2.10, port: 8443, name: legacy}
+    expect_subflows: 2
+  register: probes
+
 - name: Only report (never fail) whether MPTCP reaches a host
   mptcp.linux.mptcp_probe:
     host: 192.0.2.10
@@ -104,39 +138,50 @@ EXAMPLES = r"""
 RETURN = r"""
 mptcp:
   description: Whether MPTCP was negotiated (false when the connection fell back to TCP).
-  returned: always
+  returned: with O(host)
   type: bool
   sample: true
 subflows:
   description: The number of subflows, the initial one included, when the probe ended.
-  returned: always
+  returned: with O(host)
   type: int
   sample: 2
 local:
   description: The local address and port of the initial subflow.
-  returned: always
+  returned: with O(host)
   type: str
   sample: "10.0.1.1:40312"
 remote:
   description: The address and port connected to.
-  returned: always
+  returned: with O(host)
   type: str
   sample: "10.0.1.2:4242"
 bytes_received:
   description: How many bytes the server sent back.
-  returned: always
+  returned: with O(host)
   type: int
   sample: 18
 elapsed:
   description: Seconds the probe took.
-  returned: always
+  returned: with O(host)
   type: float
   sample: 0.12
 info:
   description: The decoded C(MPTCP_INFO) of the connection (null after a fallback).
-  returned: always
+  returned: with O(host)
   type: dict
   sample: {"subflows": 1, "subflows_total": 2, "subflows_count": 2, "add_addr_accepted": 1, "fallback": false}
+probes:
+  description:
+    - With O(targets), one result per target in their order, each with the
+      fields above that the probe reached, the target's C(name), C(host) and
+      C(port), and C(failed) and C(msg) when it failed.
+  returned: with O(targets)
+  type: list
+  elements: dict
+  version_added: 0.2.0
+  sample: [{"name": "web1", "host": "10.0.1.2", "port": 4242, "failed": false, "mptcp": true, "subflows": 2,
+            "local": "10.0.1.1:40312", "remote": "10.0.1.2:4242", "bytes_received": 18, "elapsed": 0.03}]
 """
 
 import socket
@@ -155,18 +200,26 @@ def _endpoint(addr):
     return _sockets.host_port(addr[0], addr[1])
 
 
-def _connect(module, params, deadline):
+class ProbeFailed(Exception):
+    """A probe that failed: its message and what it found."""
+
+    def __init__(self, msg, result=None):
+        super(ProbeFailed, self).__init__(msg)
+        self.msg = msg
+        self.result = result if result is not None else dict(mptcp=False, subflows=0)
+
+
+def _connect(target, deadline):
     try:
-        candidates = socket.getaddrinfo(params["host"], params["port"], FAMILIES[params["family"]], socket.SOCK_STREAM)
+        candidates = socket.getaddrinfo(target["host"], target["port"], FAMILIES[target["family"]], socket.SOCK_STREAM)
     except socket.gaierror as exc:
-        module.fail_json(msg="host: cannot resolve %r: %s" % (params["host"], exc))
+        raise ProbeFailed("host: cannot resolve %r: %s" % (target["host"], exc))
     errors = []
     for family, dummy, dummy2, dummy3, address in candidates:
         try:
             sock = socket.socket(family, socket.SOCK_STREAM, _sockets.IPPROTO_MPTCP)
         except (OSError, socket.error) as exc:
-            module.fail_json(msg="cannot open an MPTCP socket on this host: %s" % _sockets.errno_reason(exc.errno),
-                             mptcp=False, subflows=0)
+            raise ProbeFailed("cannot open an MPTCP socket on this host: %s" % _sockets.errno_reason(exc.errno))
         sock.settimeout(max(0.1, deadline - time.time()))
         try:
             sock.connect(address)
@@ -174,66 +227,39 @@ def _connect(module, params, deadline):
         except (OSError, socket.error) as exc:
             sock.close()
             errors.append("%s: %s" % (_endpoint(address), exc))
-    module.fail_json(msg="cannot connect to %s port %d: %s" % (params["host"], params["port"], "; ".join(errors)),
-                     mptcp=False, subflows=0)
+    raise ProbeFailed("cannot connect to %s port %d: %s" % (target["host"], target["port"], "; ".join(errors)))
 
 
-def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            host=dict(type="str", required=True),
-            port=dict(type="int", required=True),
-            family=dict(type="str", default="any", choices=list(FAMILIES)),
-            send=dict(type="str", default="mptcp.linux probe\n"),
-            expect_reply=dict(type="bool", default=False),
-            expect_mptcp=dict(type="bool", default=True),
-            expect_subflows=dict(type="int"),
-            timeout=dict(type="float", default=5.0),
-            settle=dict(type="float", default=1.0),
-            **NETNS_ARGUMENT
-        ),
-        supports_check_mode=True,
-    )
-    params = module.params
-    problems = [number_problem("port", params["port"], 1, 65535),
-                number_problem("timeout", params["timeout"], 0, TIMEOUT_MAX, low_open=True),
-                number_problem("settle", params["settle"], 0, TIMEOUT_MAX)]
-    if params["expect_subflows"] is not None and not 1 <= params["expect_subflows"] <= 9:
-        problems.append("expect_subflows: %d is out of range 1..9 (the kernel opens at most 8 additional subflows)"
-                        % params["expect_subflows"])
-    problems = [p for p in problems if p]
-    if problems:
-        module.fail_json(msg="; ".join(problems))
-    enter_netns(module)
-
+def probe(target):
+    """Probe one server. TARGET has the module's options for it; returns
+    the result, or raises ProbeFailed."""
     started = time.time()
-    deadline = started + params["timeout"]
-    sock, address = _connect(module, params, deadline)
+    deadline = started + target["timeout"]
+    sock, address = _connect(target, deadline)
     received = 0
     try:
-        if params["send"]:
-            sock.sendall(params["send"].encode("utf-8"))
-        if params["expect_reply"]:
+        if target["send"]:
+            sock.sendall(target["send"].encode("utf-8"))
+        if target["expect_reply"]:
             sock.settimeout(max(0.1, deadline - time.time()))
             try:
                 received = len(sock.recv(65536))
             except socket.timeout:
                 received = 0
-        settle_until = min(deadline, time.time() + params["settle"])
+        settle_until = min(deadline, time.time() + target["settle"])
         while True:
             negotiated, info = _sockets.socket_info(sock)
             subflows = info["subflows_count"] if info else 1
             now = time.time()
             if not negotiated:
                 break
-            if params["expect_subflows"]:
-                if subflows >= params["expect_subflows"] or now >= deadline:
+            if target["expect_subflows"]:
+                if subflows >= target["expect_subflows"] or now >= deadline:
                     break
             elif now >= settle_until:
                 break
             time.sleep(0.05)
         result = dict(
-            changed=False,
             mptcp=negotiated,
             subflows=subflows,
             local=_endpoint(sock.getsockname()),
@@ -245,18 +271,99 @@ def main():
     finally:
         sock.close()
 
-    target = result["remote"]
-    if params["expect_mptcp"] and not result["mptcp"]:
-        module.fail_json(msg="MPTCP was not negotiated with %s: the connection fell back to plain TCP. The server may not "
-                         "listen with MPTCP, or a middlebox may strip the MPTCP options." % target, **result)
-    if params["expect_reply"] and not received:
-        module.fail_json(msg="%s sent nothing back within %s s" % (target, params["timeout"]), **result)
-    if params["expect_subflows"] and result["subflows"] < params["expect_subflows"]:
-        module.fail_json(msg="only %d subflow(s) to %s came up within %s s, %d expected. Check the server's signal "
-                         "endpoints, this host's subflow endpoints, and this host's limits "
-                         "(add_addr_accepted 0 ignores the server's announcements)."
-                         % (result["subflows"], target, params["timeout"], params["expect_subflows"]), **result)
-    module.exit_json(**result)
+    where = result["remote"]
+    if target["expect_mptcp"] and not result["mptcp"]:
+        raise ProbeFailed("MPTCP was not negotiated with %s: the connection fell back to plain TCP. The server may not "
+                          "listen with MPTCP, or a middlebox may strip the MPTCP options." % where, result)
+    if target["expect_reply"] and not received:
+        raise ProbeFailed("%s sent nothing back within %s s" % (where, target["timeout"]), result)
+    if target["expect_subflows"] and result["subflows"] < target["expect_subflows"]:
+        raise ProbeFailed("only %d subflow(s) to %s came up within %s s, %d expected. Check the server's signal "
+                          "endpoints, this host's subflow endpoints, and this host's limits "
+                          "(add_addr_accepted 0 ignores the server's announcements)."
+                          % (result["subflows"], where, target["timeout"], target["expect_subflows"]), result)
+    return result
+
+
+def targets_of(params):
+    """The targets to probe, each a full set of options, and the problems of
+    the input (naming the field)."""
+    if params["targets"] is None:
+        return [dict(params, name=params["host"])], [number_problem("port", params["port"], 1, 65535)]
+    problems = []
+    if not params["targets"]:
+        problems.append("targets: an empty list, nothing to probe")
+    targets = []
+    for index, entry in enumerate(params["targets"]):
+        target = dict(params, host=entry["host"], name=entry["name"] or entry["host"])
+        for key in ("port", "expect_reply"):
+            if entry[key] is not None:
+                target[key] = entry[key]
+        field = "targets[%d].port" % index
+        if target["port"] is None:
+            problems.append("%s: missing, and no port option for every target" % field)
+        else:
+            problems.append(number_problem(field, target["port"], 1, 65535))
+        targets.append(target)
+    return targets, problems
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            host=dict(type="str"),
+            port=dict(type="int"),
+            targets=dict(type="list", elements="dict", options=dict(
+                host=dict(type="str", required=True),
+                port=dict(type="int"),
+                name=dict(type="str"),
+                expect_reply=dict(type="bool"),
+            )),
+            family=dict(type="str", default="any", choices=list(FAMILIES)),
+            send=dict(type="str", default="mptcp.linux probe\n"),
+            expect_reply=dict(type="bool", default=False),
+            expect_mptcp=dict(type="bool", default=True),
+            expect_subflows=dict(type="int"),
+            timeout=dict(type="float", default=5.0),
+            settle=dict(type="float", default=1.0),
+            **NETNS_ARGUMENT
+        ),
+        required_one_of=[("host", "targets")],
+        mutually_exclusive=[("host", "targets")],
+        required_by={"host": "port"},
+        supports_check_mode=True,
+    )
+    params = module.params
+    targets, problems = targets_of(params)
+    problems += [number_problem("timeout", params["timeout"], 0, TIMEOUT_MAX, low_open=True),
+                 number_problem("settle", params["settle"], 0, TIMEOUT_MAX)]
+    if params["expect_subflows"] is not None and not 1 <= params["expect_subflows"] <= 9:
+        problems.append("expect_subflows: %d is out of range 1..9 (the kernel opens at most 8 additional subflows)"
+                        % params["expect_subflows"])
+    problems = [p for p in problems if p]
+    if problems:
+        module.fail_json(msg="; ".join(problems))
+    enter_netns(module)
+
+    if params["targets"] is None:
+        try:
+            module.exit_json(changed=False, **probe(targets[0]))
+        except ProbeFailed as exc:
+            module.fail_json(msg=exc.msg, **exc.result)
+
+    probes, failures = [], []
+    for target in targets:
+        entry = dict(name=target["name"], host=target["host"], port=target["port"], failed=False)
+        try:
+            entry.update(probe(target))
+        except ProbeFailed as exc:
+            entry.update(exc.result, failed=True, msg=exc.msg)
+            failures.append("%s: %s" % (target["name"], exc.msg))
+        probes.append(entry)
+    if failures:
+        module.fail_json(msg="%d of %d probes failed: %s" % (len(failures), len(probes), " | ".join(failures)),
+                         probes=probes)
+    module.exit_json(changed=False, probes=probes)
 
 
 if __name__ == "__main__":

@@ -147,3 +147,32 @@ def test_info_unusable_explains_why(runner, netns):
     result = runner.play([("mptcp.linux.mptcp_info", {"netns": netns.name}, {})])[0]
     assert result["usable"] is False and result["usable_errno"] == "ENOPROTOOPT"
     assert "net.mptcp.enabled = 0" in result["usable_reason"]
+
+
+def test_probe_targets_in_one_execution(runner, pair):
+    """Two servers (one listener reached over IPv4 and IPv6) in one call: both
+    negotiated MPTCP with their subflows, and the kernel counted the joins."""
+    pair.serve(probes=2)
+    joins = pair.nstat(pair.cli, "MPTcpExtMPJoinSynAckRx")
+    result = runner.play([(PROBE, {"netns": pair.cli, "port": 4242, "expect_subflows": 2, "expect_reply": True,
+                                   "targets": [{"host": "10.71.1.2", "name": "v4"}, {"host": "fd71:1::2"}]}, {})])[0]
+    assert not result.get("failed"), result.get("msg")
+    assert "mptcp" not in result  # per target only
+    assert [(p["name"], p["port"], p["failed"], p["mptcp"]) for p in result["probes"]] == [
+        ("v4", 4242, False, True), ("fd71:1::2", 4242, False, True)]
+    assert all(p["subflows"] >= 2 and p["bytes_received"] == len("mptcp.linux probe\n") for p in result["probes"])
+    assert pair.nstat(pair.cli, "MPTcpExtMPJoinSynAckRx") >= joins + 2
+
+
+def test_probe_targets_all_probed_then_the_failures_named(runner, pair):
+    """A refused target does not stop the others; the module fails naming it."""
+    pair.serve(probes=1)
+    result = runner.play([(PROBE, {"netns": pair.cli, "port": 4242, "expect_subflows": 2,
+                                   "targets": [{"host": "10.71.1.2", "port": 4299, "name": "closed"},
+                                               {"host": "10.71.1.2", "name": "open"}]},
+                           {"ignore_errors": True})])[0]
+    assert result["failed"] is True
+    assert result["msg"].startswith("1 of 2 probes failed: closed: cannot connect to 10.71.1.2 port 4299"), result["msg"]
+    closed, opened = result["probes"]
+    assert closed["failed"] is True and closed["mptcp"] is False and "cannot connect" in closed["msg"]
+    assert opened["failed"] is False and opened["mptcp"] is True and opened["subflows"] >= 2

@@ -1,0 +1,81 @@
+# -*- coding: utf-8 -*-
+"""benchmarks/fleet.py still works: a fleet of five namespace hosts, each
+with its own sshd, through every workload with five forks (no time is
+asserted; the figures live in docs/fleet.md). It measures what the
+playbooks promise (one probe execution per client, a no-op that changes
+nothing) and leaves no namespace, sshd or veth behind, interrupted or not."""
+
+from __future__ import absolute_import, division, print_function
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+from conftest import REPO
+
+FLEET = os.path.join(REPO, "benchmarks", "fleet.py")
+
+
+def _sshd(prefix):
+    """The pids of the sshd the benchmark started (their PidFile names the host)."""
+    return subprocess.run(["pgrep", "-f", "sshd-%s-" % prefix], capture_output=True, text=True, check=False).stdout.split()
+
+
+def _leftovers(prefix):
+    namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
+    links = subprocess.run(["ip", "-br", "link"], capture_output=True, text=True, check=True).stdout
+    return ([line for line in namespaces.splitlines() if line.startswith(prefix + "-")]
+            + [line for line in links.splitlines() if line.startswith(prefix + "-")] + _sshd(prefix))
+
+
+def _fleet(collections_path, tmp_path, prefix, *extra):
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_path)
+    return [sys.executable, FLEET, "--prefix", prefix, "--nets", "10.92,10.93", "--output", str(tmp_path)] + list(extra), env
+
+
+def test_fleet_of_five(collections_path, tmp_path):
+    prefix = "mft" + uuid.uuid4().hex[:4]
+    argv, env = _fleet(collections_path, tmp_path, prefix, "--sizes", "5", "--forks", "5")
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    with open(str(tmp_path / "fleet.json")) as handle:
+        data = json.load(handle)
+    (row,) = data["rows"]
+    results = row["results"]
+    servers, clients = ["%s-000" % prefix], ["%s-%03d" % (prefix, i) for i in range(1, 5)]
+    assert results["ping"]["executions"] == dict.fromkeys(servers + clients, 1)
+    # one probe execution per client whatever the number of servers
+    assert all(results["verify"]["executions"][client] == 1 for client in clients), results["verify"]
+    assert results["site-noop"]["changed"] == {}
+    assert sorted(results["site"]["changed"]) == sorted(servers + clients)
+    assert sorted(results["naive-noop"]["changed"]) == sorted(servers + clients)  # ansible.builtin.command always is
+    assert all(result["wall"] > 0 for result in results.values())
+    with open(str(tmp_path / "fleet-results.md")) as handle:
+        table = handle.read()
+    assert "| 5 | 5 | " in table and "--sizes 5 --forks 5" in table
+    assert _leftovers(prefix) == []
+
+
+def test_interrupted_fleet_cleans_up(collections_path, tmp_path):
+    """SIGTERM while the fleet runs: namespaces, sshd and the veth go."""
+    prefix = "mft" + uuid.uuid4().hex[:4]
+    argv, env = _fleet(collections_path, tmp_path, prefix, "--sizes", "3", "--forks", "3")
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    try:
+        deadline = time.time() + 60
+        while len(_sshd(prefix)) < 3:  # the fleet is up
+            assert proc.poll() is None and time.time() < deadline, proc.communicate()
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        dummy, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode != 0 and b"interrupted by signal 15" in stderr, stderr
+    assert _leftovers(prefix) == []
+    assert not (tmp_path / "fleet.json").exists()
