@@ -35,7 +35,7 @@ if [[ $$rc == 5 ]]; then echo "make: pytest collected no tests in $(1)"; rc=0; f
 exit $$rc
 endef
 
-.PHONY: help venv collection unit integration lint sanity build lab molecule test clean
+.PHONY: help venv collection unit integration lint sanity build docs lab molecule test clean
 
 help:
 	@echo "make venv         install the tests' Debian packages and .venv (tools/bootstrap)"
@@ -45,10 +45,12 @@ help:
 	@echo "                  at most 5 lines of Jinja and no loop per role variable (tools/role_jinja.py)"
 	@echo "make sanity       ansible-test sanity on a copy of the tree (tools/sanity)"
 	@echo "make build        build the collection, install it, ansible-doc each module"
+	@echo "make docs         the HTML docsite, offline, warnings as errors: modules, roles, filters and"
+	@echo "                  the guides (tools/docs; .build/docs/html/index.html)"
 	@echo "make lab          the netns lab (lab/run; root); installs only what it needs (tools/bootstrap --lab)"
 	@echo "make molecule     Molecule scenarios in QEMU VMs, one at a time (tools/molecule; root);"
 	@echo "                  SCENARIOS=\"pair host\" runs some (default: every molecule/*/molecule.yml)"
-	@echo "make test         venv, then unit, lint, sanity, build, integration, molecule (tools/test-all:"
+	@echo "make test         venv, then unit, lint, sanity, build, docs, integration, molecule (tools/test-all:"
 	@echo "                  guest images built in the background, a table of layer times at the end)"
 	@echo "make collection   link .build/collections/ansible_collections/mptcp/linux to the tree"
 	@echo "make clean        remove .build, tests/output and the test caches"
@@ -78,7 +80,7 @@ lint: $(STAMP) | $(COLLECTION_LINK)
 	ansible-lint
 	antsibull-changelog lint
 	antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
-	shellcheck tools/bootstrap tools/sanity tools/sanity-matrix tools/build tools/role-docs tools/test-all .ci/run tools/molecule tools/vm/build-image tools/footprint lab/run
+	shellcheck tools/bootstrap tools/sanity tools/sanity-matrix tools/build tools/docs tools/galaxy-importer tools/role-docs tools/test-all .ci/run tools/molecule tools/vm/build-image tools/footprint lab/run
 	tools/role-docs --check
 	python tools/role_jinja.py
 
@@ -87,6 +89,9 @@ sanity: $(STAMP)
 
 build: $(STAMP)
 	tools/build
+
+docs: $(STAMP) | $(COLLECTION_LINK)
+	tools/docs
 
 # Only the lab's packages and Python tools (no daemon, no VM tools): a
 # newcomer's `make lab` installs no service (docs/lab.md#what-make-lab-installs).

@@ -16,7 +16,7 @@ description:
     non-empty list before it reads or changes the host. One message per
     problem, each naming the variable.
   - Checks values that would change a restore file's or unit's meaning
-    (through M(mptcp.linux.unsafe_values)), interface names, the
+    (through P(mptcp.linux.unsafe_values#filter)), interface names, the
     C(mptcp_sysctls) knobs against the collection's own knob table, the
     limits against the kernel's bound, the policy routing numbers, and the
     combinations of endpoint manager, persistence and systemd.

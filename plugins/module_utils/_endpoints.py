@@ -105,8 +105,8 @@ def _endpoint_address_problem(text, dev):
 
 def valid_ifname(name):
     """Whether Linux accepts NAME as an interface name (dev_valid_name())."""
-    return (_IFNAME_RE.fullmatch(name) is not None and name not in (".", "..")
-            and len(name.encode("utf-8", "surrogateescape")) < IFNAMSIZ)
+    short = len(name.encode("utf-8", "surrogateescape")) < IFNAMSIZ
+    return _IFNAME_RE.fullmatch(name) is not None and name not in (".", "..") and short
 
 
 def validate(config, state):

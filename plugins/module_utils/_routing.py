@@ -320,8 +320,11 @@ def _plan_routing(routing, state, problems):
     # A dry run cannot know the table of a pending endpoint: its rules stay.
     pending_sources = set(p["address"] for p in pending)
     wanted_keys = set(_rule_key(r) for r in wanted_rules)
-    kept = [r for r in current_rules if _rule_key(r) in wanted_keys
-            or (r["src"] in pending_sources and r["src_len"] == HOST_PREFIX[r["family"]] and not r["selectors"])]
+
+    def pending_host_rule(r):
+        return r["src"] in pending_sources and r["src_len"] == HOST_PREFIX[r["family"]] and not r["selectors"]
+
+    kept = [r for r in current_rules if _rule_key(r) in wanted_keys or pending_host_rule(r)]
     kept_keys = set(_rule_key(r) for r in kept)
     needed_tables = set(wanted_tables) | set((r["family"], r["table"]) for r in kept)
 
@@ -518,8 +521,8 @@ def render_action(action):
         return _shell(["ip", "-%d" % item["family"], "rule", verb[5:]] + rule_words(item))
     if verb == "table_flush":
         return _shell(["ip", "-%d" % item["family"], "route", "flush", "table", str(item["table"])])
-    return _shell(["ip", "-%d" % item["family"], "route", "add"] + route_words(item["route"])
-                  + ["table", str(item["table"])])
+    words = route_words(item["route"]) + ["table", str(item["table"])]
+    return _shell(["ip", "-%d" % item["family"], "route", "add"] + words)
 
 
 def batch_lines(rules, tables, problems):

@@ -175,8 +175,9 @@ def plan_present(params, state):
     for path in paths:
         cdev, sdev = path["client_dev"], path["server_dev"]
         wanted.update([cdev, sdev])
-        pair_ok = (cdev in cli_links and sdev in srv_links and cli_links[cdev]["peer_index"] == srv_links[sdev]["ifindex"]
-                   and srv_links[sdev]["peer_index"] == cli_links[cdev]["ifindex"])
+        pair_ok = cdev in cli_links and sdev in srv_links and all((
+            cli_links[cdev]["peer_index"] == srv_links[sdev]["ifindex"],
+            srv_links[sdev]["peer_index"] == cli_links[cdev]["ifindex"]))
         if not pair_ok:
             # Half a pair (or a pair with another peer) is removed and made again.
             commands += [["ip", "-n", ns[end], "link", "del", dev]
