@@ -43,6 +43,8 @@ DEFAULT_DEBOUNCE = 0.3
 MAX_DEBOUNCE = 10
 DEFAULT_CONFIG = "/etc/mptcp/follow.json"
 _KEYS = ("config", "state", "debounce", "lock_timeout")
+# What the role installs on the host: this file and the module_utils it imports.
+SHIPPED = ("_follow.py", "_endpoints.py", "_lock.py", "_netlink.py", "_quote.py")
 
 
 class FollowError(Exception):
@@ -64,6 +66,28 @@ class Settings(object):
 
 def _number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+_KIND_NAMES = {str: "text", int: "a whole number", list: "a list of flags"}
+_TYPES = {"address": str, "dev": str, "family": str, "id": int, "port": int, "flags": list}
+
+
+def _typed(item, index, problems, where):
+    """ITEM with its numbers as numbers (Ansible writes "5" where a
+    variable held a string), each field of the type validate() takes."""
+    result = {}
+    for name, value in item.items():
+        kind = _TYPES.get(name)
+        if kind is int and isinstance(value, str) and value.isdigit():
+            value = int(value)
+        if kind is None:
+            problems.append("%s: config[%d]: unknown key %r" % (where, index, name))
+        elif value is not None and (not isinstance(value, kind) or isinstance(value, bool)
+                                    or (kind is list and not all(isinstance(f, str) for f in value))):
+            problems.append("%s: config[%d].%s: %r is not %s" % (where, index, name, value, _KIND_NAMES[kind]))
+            continue
+        result[name] = value
+    return result
 
 
 def load(text, where=DEFAULT_CONFIG):
@@ -91,7 +115,7 @@ def load(text, where=DEFAULT_CONFIG):
         problems.append("%s: config must be a list of endpoints (the config of mptcp.linux.mptcp_endpoints)" % where)
     elif state in STATES:
         try:
-            entries = _endpoints.validate(config, state)
+            entries = _endpoints.validate([_typed(item, index, problems, where) for index, item in enumerate(config)], state)
         except _endpoints.EndpointError as exc:
             problems.extend("%s: %s" % (where, problem) for problem in exc.problems)
     followed = [e for e in entries if e["address"] is None]

@@ -229,3 +229,28 @@ class _NoLock(object):
 
     def __exit__(self, *exc):
         return False
+
+
+def test_numbers_written_as_text_are_read_as_numbers_and_wrong_types_named():
+    loaded = settings(config=[{"address": "203.0.113.9", "id": "42"}, {"dev": "eth1", "flags": None}])
+    assert loaded.explicit[0]["id"] == 42
+    with pytest.raises(_follow.FollowError) as caught:
+        _follow.load(json.dumps(dict(CONFIG, config=[{"dev": "eth1", "port": "x", "flags": "subflow", "colour": 1}])), "f")
+    assert str(caught.value) == ("f: config[0].port: 'x' is not a whole number; "
+                                 "f: config[0].flags: 'subflow' is not a list of flags; f: config[0]: unknown key 'colour'")
+
+
+def test_the_shipped_files_are_all_the_service_imports():
+    """The role installs _follow.SHIPPED on the host: every module_utils
+    that the service imports, at any depth, must be among them."""
+    import ast
+    import os
+    source = os.path.dirname(_follow.__file__)
+    for name in _follow.SHIPPED:
+        with open(os.path.join(source, name)) as handle:
+            tree = ast.parse(handle.read())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("ansible_collections"):
+                for alias in node.names:
+                    target = alias.name if node.module.endswith("module_utils") else node.module.rsplit(".", 1)[1]
+                    assert target + ".py" in _follow.SHIPPED, "%s imports %s" % (name, target)
