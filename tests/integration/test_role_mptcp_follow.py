@@ -28,7 +28,7 @@ from conftest import SYSTEMD_BOOTED, Runner, mount_namespace_interpreter, overla
 from test_follow import wait_for
 from test_role_mptcp import RoleRun, first_python
 
-from ansible_collections.mptcp.linux.plugins.module_utils import _quote
+from ansible_collections.mptcp.linux.tests import quote_consumers as consumer
 
 UNIT = "etc/systemd/system/mptcp-follow.service"
 CONFIG = "etc/mptcp/follow.json"
@@ -71,8 +71,20 @@ FOLLOW = {"mptcp_endpoint_manager": "follow", "mptcp_endpoint_interfaces": ["lan
           "mptcp_endpoints": [{"address": "203.0.113.9", "id": 42, "flags": ["signal"]}]}
 
 
-def unit_setting(unit, name):
-    return [line.split("=", 1)[1] for line in unit.splitlines() if line.startswith(name + "=")]
+def unit_command(unit):
+    """(argv, environment) of the unit's one ExecStart=, as systemd reads
+    them (the port of its reader in tests/quote_consumers.py)."""
+    assignments, warnings = consumer.parse_unit(unit.encode("utf-8"))
+    commands = [command for section, key, value in assignments if key == "ExecStart"
+                for command in consumer.config_parse_exec(value, warnings)]
+    env, warnings = consumer.unit_environment(unit.encode("utf-8"))
+    assert len(commands) == 1 and warnings == [], (commands, warnings)
+    argv = [_text(word) for word in commands[0][2]]
+    return argv, dict(_text(assignment).split("=", 1) for assignment in env)
+
+
+def _text(value):
+    return value.decode("utf-8") if isinstance(value, bytes) else value
 
 
 def test_follow_installs_runs_and_switches_back(netns, collections_path, tmp_path):
@@ -95,8 +107,8 @@ def test_follow_installs_runs_and_switches_back(netns, collections_path, tmp_pat
     run = host.apply(FOLLOW)
     assert not run.failed, run.failure()
     assert run.result("Skip starting the follow service, systemd is not running here")["msg"] == NOT_STARTED
-    assert [(e["address"], e["flags"], e["dev"]) for e in netns.endpoints()] == [
-        ("203.0.113.9", ["signal"], None), ("198.51.100.11", ["backup", "subflow"], "lan1")]
+    assert sorted((e["address"], e["flags"], e["dev"]) for e in netns.endpoints()) == [
+        ("198.51.100.11", ["backup", "subflow"], "lan1"), ("203.0.113.9", ["signal"], None)]
     assert host.lib_files() == ["ansible_collections/mptcp/linux/plugins/module_utils/%s" % name for name in
                                 ("_endpoints.py", "_follow.py", "_lock.py", "_netlink.py", "_quote.py")]
     config = json.loads(host.etc(CONFIG))
@@ -120,8 +132,7 @@ def test_follow_installs_runs_and_switches_back(netns, collections_path, tmp_pat
     assert json.loads(host.etc(CONFIG)) == config
 
     # the program, run as the unit says, follows the addresses
-    argv = _quote.systemd_exec_parse(unit_setting(unit, "ExecStart")[0])
-    environment = dict(_quote.systemd_exec_parse(value)[0].split("=", 1) for value in unit_setting(unit, "Environment"))
+    argv, environment = unit_command(unit)
     assert argv[-1] == "/etc/mptcp/follow.json"
     argv[-1] = str(tmp_path / "follow.json")  # the overlay is private to the role's runs
     (tmp_path / "follow.json").write_text(host.etc(CONFIG))
@@ -147,8 +158,8 @@ def test_follow_installs_runs_and_switches_back(netns, collections_path, tmp_pat
     static = host.apply(dict(FOLLOW, mptcp_endpoint_manager="static"))
     assert not static.failed, static.failure()
     assert host.etc(UNIT) is None and host.etc(CONFIG) is None and not host.lib.exists()
-    assert [(e["address"], e["flags"]) for e in netns.endpoints()] == [
-        ("203.0.113.9", ["signal"]), ("198.51.100.11", ["backup", "subflow"]), ("198.51.100.12", ["backup", "subflow"])]
+    assert sorted((e["address"], e["flags"]) for e in netns.endpoints()) == [
+        ("198.51.100.11", ["backup", "subflow"]), ("198.51.100.12", ["backup", "subflow"]), ("203.0.113.9", ["signal"])]
     assert host.apply(dict(FOLLOW, mptcp_endpoint_manager="static")).changed == 0
 
 
