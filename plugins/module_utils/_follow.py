@@ -15,7 +15,9 @@ one JSON file the role writes. An entry that gives ``dev`` without
 endpoint with the entry's flags. Every other entry is explicit.
 
 At start the service applies the whole config with its ``state``, as
-mptcp_endpoints would (the boot restore of these endpoints). Then it sleeps
+mptcp_endpoints would (the boot restore of these endpoints; while an
+interface an explicit entry names is missing, it follows the interfaces and
+tries the whole config again at each change). Then it sleeps
 on a netlink socket bound to the link and address groups. An event, and the
 ones that follow it within ``debounce`` seconds, lead to one pass: under the
 namespace's MPTCP lock, read the endpoints and interfaces, plan with
@@ -232,20 +234,28 @@ class Follower(object):
         self.log = log
         self.ifindexes = set()
         self.interfaces = {}
+        self.start_pending = True
+        self.start_problem = None
 
-    def sync(self, start=False):
-        """One pass under the namespace lock; returns the actions taken."""
+    def sync(self):
+        """One pass under the namespace lock; returns the actions taken.
+
+        Until the whole config has been applied once (the start, which sets
+        the explicit endpoints too), each pass tries that first: at boot an
+        interface an explicit entry names may not be there yet."""
         with _lock.NetnsLock("mptcp.linux follow service (pid %d)" % os.getpid(), self.settings.lock_timeout):
             current = self.client.endpoints()
             interfaces = self.read_interfaces()
             self.ifindexes.update(interfaces[dev]["index"] for dev in self.settings.followed_devs if dev in interfaces)
-            actions = None
+            actions, start = None, self.start_pending
             if start:
                 try:
                     actions, dummy = plan_start(self.settings, current, interfaces)
                 except _endpoints.EndpointError as exc:
-                    self.log("cannot apply the config at start: %s; following the interfaces only" % exc)
-                    start = False
+                    message = "cannot apply the whole config yet: %s; following the interfaces, and trying again at the next change" % exc
+                    if message != self.start_problem:
+                        self.log(message)
+                    self.start_problem, start = message, False
             try:
                 if actions is None:
                     actions, dummy = plan_event(self.settings, current, interfaces, self.ifindexes)
@@ -265,6 +275,8 @@ class Follower(object):
             except Exception as exc:  # the kernel refused one: report, the next event retries
                 refused = exc
             done = sent[:-1] if refused is not None else sent
+            if start and refused is None:
+                self.start_pending = False
             read_back = dict((_endpoints.key(e), e) for e in self.client.endpoints()) if done else {}
             for action, reason in zip(done, why):
                 verb, endpoint = action
@@ -357,7 +369,7 @@ def main(argv=None):
     follower = Follower(settings, client, _netlink.interfaces, _netlink.apply_actions, _log)
     _log("following %s (%s)" % (", ".join(settings.followed_devs), path))
     try:
-        follower.sync(start=True)
+        follower.sync()
         follower.sync()  # with state merged or replaced, the start keeps endpoints of vanished addresses
         _notify("READY=1")
         while True:

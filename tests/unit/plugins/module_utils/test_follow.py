@@ -199,7 +199,7 @@ def test_a_pass_logs_each_change_with_the_id_the_kernel_gave(monkeypatch):
     state = {"now": interfaces(eth1=["10.1.2.3"])}
     lines = []
     follower = _follow.Follower(settings(), client, lambda: state["now"], fake_apply, lines.append)
-    assert follower.sync() == []
+    assert follower.sync() == []  # the start: the whole config is there
     state["now"] = interfaces(eth1=["10.1.2.4"])
     follower.sync()
     assert lines == ["removed 10.1.2.3 id 43 subflow dev eth1 (address vanished)",
@@ -219,8 +219,9 @@ def test_a_refusal_is_logged_and_the_pass_ends(monkeypatch):
     lines = []
     follower = _follow.Follower(settings(), FakeClient([]), lambda: interfaces(eth1=["10.1.2.3"]), refuse, lines.append)
     assert follower.sync() == []
-    assert lines == ["the kernel refused ip mptcp endpoint add 10.1.2.3 dev eth1 subflow: Address already in use; "
+    assert lines == ["the kernel refused ip mptcp endpoint add 203.0.113.9 id 42 signal: Address already in use; "
                      "the next address or link change retries"]
+    assert follower.start_pending
 
 
 class _NoLock(object):
@@ -254,3 +255,22 @@ def test_the_shipped_files_are_all_the_service_imports():
                 for alias in node.names:
                     target = alias.name if node.module.endswith("module_utils") else node.module.rsplit(".", 1)[1]
                     assert target + ".py" in _follow.SHIPPED, "%s imports %s" % (name, target)
+
+
+def test_the_whole_config_is_applied_once_its_interfaces_are_there(monkeypatch):
+    """At boot an explicit entry's interface may come later: the followed
+    endpoints are set meanwhile, the explicit one once it can be."""
+    monkeypatch.setattr(_follow._lock, "NetnsLock", lambda what, timeout: _NoLock())
+    loaded = settings(config=[{"address": "192.0.2.5", "dev": "eth2", "flags": ["signal"]}, {"dev": "eth1"}])
+    client = FakeClient([])
+    state = {"now": interfaces(eth1=["10.1.2.3"])}
+    lines = []
+    follower = _follow.Follower(loaded, client, lambda: state["now"], fake_apply, lines.append)
+    follower.sync()
+    follower.sync()
+    assert [e["address"] for e in client.table] == ["10.1.2.3"]
+    assert len(lines) == 2 and lines[0].startswith("cannot apply the whole config yet: config[0].dev: interface 'eth2' does not exist")
+    state["now"] = interfaces(eth1=["10.1.2.3"], eth2=["192.0.2.5"])
+    follower.sync()
+    assert sorted(e["address"] for e in client.table) == ["10.1.2.3", "192.0.2.5"]
+    assert lines[-1] == "added 192.0.2.5 id 2 signal dev eth2 (at start)"
