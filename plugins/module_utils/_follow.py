@@ -37,6 +37,7 @@ import select
 import signal
 import socket
 import sys
+import time
 
 from ansible_collections.mptcp.linux.plugins.module_utils import _endpoints, _lock
 
@@ -278,10 +279,16 @@ class Follower(object):
             if start and refused is None:
                 self.start_pending = False
             read_back = dict((_endpoints.key(e), e) for e in self.client.endpoints()) if done else {}
+            # a gone interface's endpoints show "ifN": name it as it was
+            old_names = dict((iface["index"], name) for name, iface in self.interfaces.items())
+            by_key = dict((_endpoints.key(e), e) for e in current)
             for action, reason in zip(done, why):
                 verb, endpoint = action
                 if verb != "delete":
                     endpoint = read_back.get(_endpoints.key(endpoint), endpoint)
+                elif endpoint.get("dev") not in interfaces:
+                    was = old_names.get(by_key.get(_endpoints.key(endpoint), {}).get("ifindex"))
+                    endpoint = dict(endpoint, dev=was or endpoint.get("dev"))
                 self.log(log_line(verb, endpoint, reason))
             if refused is not None:
                 self.log("the kernel refused %s: %s; the next address or link change retries"
@@ -319,12 +326,20 @@ def _drain(ipr):
             raise
 
 
+MAX_WAIT = 1.0
+
+
 def wait_for_change(ipr, debounce):
     """Block on the socket until an event, then until DEBOUNCE seconds pass
-    without one."""
+    without one, but no longer than MAX_WAIT (or DEBOUNCE, when longer)
+    after the first: a steady stream of events must not starve the passes."""
     select.select([ipr], [], [])
+    deadline = time.monotonic() + max(MAX_WAIT, debounce)
     _drain(ipr)
-    while select.select([ipr], [], [], debounce)[0]:
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([ipr], [], [], min(debounce, left))[0]:
+            return
         _drain(ipr)
 
 

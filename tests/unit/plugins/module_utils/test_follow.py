@@ -274,3 +274,42 @@ def test_the_whole_config_is_applied_once_its_interfaces_are_there(monkeypatch):
     follower.sync()
     assert sorted(e["address"] for e in client.table) == ["10.1.2.3", "192.0.2.5"]
     assert lines[-1] == "added 192.0.2.5 id 2 signal dev eth2 (at start)"
+
+
+class _Events(object):
+    """A socket that holds an event at each of the given times (seconds from now)."""
+
+    def __init__(self, times):
+        import time
+        self.clock = time.monotonic
+        start = self.clock()
+        self.times = [start + t for t in times]
+        self.drained = 0
+
+    def due(self):
+        return [t for t in self.times if t <= self.clock()]
+
+
+def test_a_steady_stream_of_events_does_not_starve_the_passes(monkeypatch):
+    import time
+    events = _Events([0.05 * n for n in range(100)])  # one every 50 ms for 5 s
+
+    def fake_select(readers, writers, errors, timeout=None):
+        end = None if timeout is None else events.clock() + timeout
+        while not events.due():
+            if end is not None and events.clock() >= end:
+                return [], [], []
+            time.sleep(0.005)
+        return readers, [], []
+
+    def fake_drain(ipr):
+        events.times = [t for t in events.times if t > events.clock()]
+        events.drained += 1
+
+    monkeypatch.setattr(_follow.select, "select", fake_select)
+    monkeypatch.setattr(_follow, "_drain", fake_drain)
+    began = time.monotonic()
+    _follow.wait_for_change(object(), 0.2)
+    took = time.monotonic() - began
+    assert 0.9 <= took < 4, took  # after MAX_WAIT (1 s), although the events go on for 5 s
+    assert events.drained > 10
