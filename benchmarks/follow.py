@@ -125,7 +125,7 @@ def measure(python, idle, workdir):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--idle", type=int, default=60)
     parser.add_argument("--python", action="append")
     args = parser.parse_args()

@@ -343,6 +343,14 @@ def wait_for_change(ipr, debounce):
         _drain(ipr)
 
 
+class _Stopped(Exception):
+    """SIGTERM: systemd stops the service."""
+
+
+def _stop(signum, frame):
+    raise _Stopped()
+
+
 def _log(line):
     sys.stdout.write(line + "\n")
     sys.stdout.flush()
@@ -372,7 +380,7 @@ def main(argv=None):
         return 1
     from pyroute2.netlink.rtnl import RTMGRP_IPV4_IFADDR, RTMGRP_IPV6_IFADDR, RTMGRP_LINK
 
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+    signal.signal(signal.SIGTERM, _stop)
     try:
         client = _netlink.MptcpClient()
     except _netlink.MptcpNetlinkError as exc:
@@ -393,10 +401,12 @@ def main(argv=None):
     except _lock.LockTimeout as exc:
         _log(str(exc))
         return 1
+    except _Stopped:
+        return 0
     finally:
         ipr.close()
         client.close()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())
