@@ -108,6 +108,8 @@ def mptcp_role_problems(variables, interfaces, systemd):
         problems.append("mptcp_policy_routing_priority must be 1 to %d (before the main table)" % PRIORITY_MAX)
     if manager == "networkmanager" and not given.get("mptcp_endpoint_interfaces"):
         problems.append("mptcp_endpoint_manager networkmanager needs mptcp_endpoint_interfaces (whose connections get the flags)")
+    if manager == "follow" and not given.get("mptcp_endpoint_interfaces"):
+        problems.append("mptcp_endpoint_manager follow needs mptcp_endpoint_interfaces (whose addresses it follows)")
     if manager == "networkmanager" and "laminar" in given.get("mptcp_endpoint_flags", []):
         problems.append("mptcp_endpoint_flags: NetworkManager has no laminar flag")
     if str(given.get("mptcp_persist", "auto")).lower() == "true" and not systemd:

@@ -20,8 +20,6 @@ import socket
 import sys
 import traceback
 
-from ansible.module_utils.basic import missing_required_lib
-
 
 def _enter_pyroute2_lean():
     """Make ``pyroute2`` importable without running its ``__init__``.
@@ -321,6 +319,10 @@ def apply_each(client, actions, ifindexes, sent):
 
 
 def require_pyroute2(module):
+    # Imported here: the follow service (_follow) runs this module on a host
+    # without Ansible.
+    from ansible.module_utils.basic import missing_required_lib
+
     if PYROUTE2_IMPORT_ERROR is not None:
         module.fail_json(
             msg=missing_required_lib(

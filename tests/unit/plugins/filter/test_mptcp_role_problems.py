@@ -79,3 +79,10 @@ def test_without_systemd():
 def test_every_problem_is_listed_at_once():
     assert len(problems(mptcp_limits_subflows=9, mptcp_limits_add_addr_accepted=9, mptcp_restore_dir="x",
                         interfaces=["a/b"])) == 4
+
+
+def test_follow_needs_interfaces_to_follow():
+    from ansible_collections.mptcp.linux.plugins.filter.mptcp_role_problems import mptcp_role_problems
+    assert mptcp_role_problems({"mptcp_endpoint_manager": "follow"}, [], True) == [
+        "mptcp_endpoint_manager follow needs mptcp_endpoint_interfaces (whose addresses it follows)"]
+    assert mptcp_role_problems({"mptcp_endpoint_manager": "follow", "mptcp_endpoint_interfaces": ["eth1"]}, ["eth1"], False) == []
