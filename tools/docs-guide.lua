@@ -60,7 +60,22 @@ local function link(el)
     el.target = repository .. '/blob/main/' .. path
     return el
   end
+  -- Another file beside the guides (a plot, a data file): in the repository.
+  local file = target:match('^([%w_-][%w_.-]*)$')
+  if file then
+    el.target = repository .. '/blob/main/docs/' .. file
+    return el
+  end
   error('docs/' .. page .. '.md: no rule for the link target ' .. target)
+end
+
+-- An image beside the guides (a plot) is shown from the repository: the
+-- docsite holds the guides' text only.
+local function image(el)
+  if not el.src:match('^%a[%w+.-]*:') then
+    el.src = repository .. '/raw/main/docs/' .. el.src
+  end
+  return el
 end
 
 -- A fence without a language is plain text, not the site's default YAML.
@@ -73,5 +88,5 @@ end
 
 return {
   { Meta = meta },
-  { Header = header, Link = link, CodeBlock = code_block },
+  { Header = header, Link = link, Image = image, CodeBlock = code_block },
 }
