@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: ip_batch_line
 short_description: One line of an C(ip -batch) file from a list of words
-version_added: 0.1.0
+version_added: 1.0.0
 author: mptcp.linux maintainers (@mptcp-linux)
 description:
   - Joins the words with blanks, quoting a word (in C(") or C(')) when it

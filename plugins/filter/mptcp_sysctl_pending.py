@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: mptcp_sysctl_pending
 short_description: The net.mptcp knobs that differ from what mptcp_info read
-version_added: 0.2.0
+version_added: 1.0.0
 author: mptcp.linux maintainers (@mptcp-linux)
 description:
   - Compares the options of M(mptcp.linux.mptcp_sysctl) with the raw

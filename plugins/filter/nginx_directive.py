@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: nginx_directive
 short_description: An nginx directive (or a string of arguments), checked and re-quoted word by word
-version_added: 0.1.0
+version_added: 1.0.0
 author: mptcp.linux maintainers (@mptcp-linux)
 description:
   - Reads the text as nginx's tokenizer would (blanks separate words, quotes

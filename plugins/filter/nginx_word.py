@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: nginx_word
 short_description: One nginx configuration argument, quoted where needed
-version_added: 0.1.0
+version_added: 1.0.0
 author: mptcp.linux maintainers (@mptcp-linux)
 description:
   - Returns the text as one nginx argument - bare when it only holds

@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: probe_targets
 short_description: The targets option of mptcp_probe for a group of servers
-version_added: 0.2.0
+version_added: 1.0.0
 author: mptcp.linux maintainers (@mptcp-linux)
 description:
   - Turns inventory names of servers into the O(mptcp.linux.mptcp_probe#module:targets)

@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: systemd_env
 short_description: One systemd Environment= assignment, quoted
-version_added: 0.1.0
+version_added: 1.0.0
 author: mptcp.linux maintainers (@mptcp-linux)
 description:
   - Returns C("NAME=value") quoted and C-escaped so that systemd's

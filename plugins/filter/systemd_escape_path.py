@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: systemd_escape_path
 short_description: The unit-name form of a path, as C(systemd-escape --path) prints it
-version_added: 0.1.0
+version_added: 1.0.0
 author: mptcp.linux maintainers (@mptcp-linux)
 description:
   - Simplifies the path as systemd does (repeated and trailing C(/) and C(.)

@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: systemd_exec
 short_description: The value of a systemd ExecStart= (or ExecStartPre=, ExecStop=, ...) line
-version_added: 0.1.0
+version_added: 1.0.0
 author: mptcp.linux maintainers (@mptcp-linux)
 description:
   - Given a list, returns the command line that makes systemd run exactly that

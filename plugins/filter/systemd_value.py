@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: systemd_value
 short_description: A systemd setting that takes the rest of the line (Description= and the like)
-version_added: 0.1.0
+version_added: 1.0.0
 author: mptcp.linux maintainers (@mptcp-linux)
 description:
   - Returns the text with C(%) written as C(%%), the only escape such

@@ -8,7 +8,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: unsafe_values
 short_description: List the values that would break out of a unit file or an nginx config
-version_added: 0.1.0
+version_added: 1.0.0
 author: mptcp.linux maintainers (@mptcp-linux)
 description:
   - Walks a variable (strings, numbers, lists and dictionaries, nested) and

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: mptcp_endpoints
 short_description: Manage MPTCP endpoints (ip mptcp endpoint) as a network resource
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Manages the endpoints of the in-kernel MPTCP path manager, the addresses
     that C(ip mptcp endpoint) shows, over netlink (pyroute2).

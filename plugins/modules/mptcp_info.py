@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: mptcp_info
 short_description: Report a host's MPTCP state
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Reads, and never changes, everything that decides whether MPTCP works on a host.
   - It reports the kernel release, and whether an MPTCP socket can be opened.

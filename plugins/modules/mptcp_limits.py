@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: mptcp_limits
 short_description: Set the MPTCP path manager limits (ip mptcp limits)
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Sets how many additional subflows a connection may open and how many
     addresses announced by the peer (ADD_ADDR) it accepts, over netlink.

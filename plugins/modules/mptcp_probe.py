@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: mptcp_probe
 short_description: Prove MPTCP end to end with a real connection
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Opens an MPTCP connection from the managed host to O(host):O(port) and
     sends a little data. It then reports whether MPTCP was negotiated or the
@@ -43,7 +43,7 @@ options:
         and RV(probes) says which and why.
     type: list
     elements: dict
-    version_added: 0.2.0
+    version_added: 1.0.0
     suboptions:
       host:
         description: The server's address or name.
@@ -179,7 +179,7 @@ probes:
   returned: with O(targets)
   type: list
   elements: dict
-  version_added: 0.2.0
+  version_added: 1.0.0
   sample: [{"name": "web1", "host": "10.0.1.2", "port": 4242, "failed": false, "mptcp": true, "subflows": 2,
             "local": "10.0.1.1:40312", "remote": "10.0.1.2:4242", "bytes_received": 18, "elapsed": 0.03}]
 """

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: mptcp_routing
 short_description: Loosen a strict rp_filter and route each MPTCP endpoint address out of its own interface
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Two host settings that multi-homed MPTCP hosts need, in one call.
   - O(rp_filter_interfaces) loosens a strict IPv4 reverse-path filter. Strict filtering drops

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: mptcp_sysctl
 short_description: Set the net.mptcp.* kernel settings in one call
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Sets every given C(net.mptcp.*) knob of a network namespace through
     C(/proc/sys/net/mptcp), and optionally persists them in one sysctl.d file.

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: mptcp_testbed
 short_description: Two network namespaces joined by several shaped paths, for MPTCP tests
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - Builds a client namespace C(<name>-cli) and a server namespace C(<name>-srv) joined by one
     veth pair per path (C(cli-pN) and C(srv-pN)), path N addressed C(<net4>.N.1/24) on the client
