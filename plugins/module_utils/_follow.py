@@ -85,8 +85,8 @@ def _typed(item, index, problems, where):
             value = int(value)
         if kind is None:
             problems.append("%s: config[%d]: unknown key %r" % (where, index, name))
-        elif value is not None and (not isinstance(value, kind) or isinstance(value, bool)
-                                    or (kind is list and not all(isinstance(f, str) for f in value))):
+        elif value is not None and (not isinstance(value, kind) or isinstance(value, bool) or
+                                    (kind is list and not all(isinstance(f, str) for f in value))):
             problems.append("%s: config[%d].%s: %r is not %s" % (where, index, name, value, _KIND_NAMES[kind]))
             continue
         result[name] = value
