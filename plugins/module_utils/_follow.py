@@ -75,6 +75,13 @@ _KIND_NAMES = {str: "text", int: "a whole number", list: "a list of flags"}
 _TYPES = {"address": str, "dev": str, "family": str, "id": int, "port": int, "flags": list}
 
 
+def _of_kind(value, kind):
+    """Whether VALUE is a KIND (a bool is no number; a list holds text only)."""
+    if not isinstance(value, kind) or isinstance(value, bool):
+        return False
+    return kind is not list or all(isinstance(flag, str) for flag in value)
+
+
 def _typed(item, index, problems, where):
     """ITEM with its numbers as numbers (Ansible writes "5" where a
     variable held a string), each field of the type validate() takes."""
@@ -85,8 +92,7 @@ def _typed(item, index, problems, where):
             value = int(value)
         if kind is None:
             problems.append("%s: config[%d]: unknown key %r" % (where, index, name))
-        elif value is not None and (not isinstance(value, kind) or isinstance(value, bool) or
-                                    (kind is list and not all(isinstance(f, str) for f in value))):
+        elif value is not None and not _of_kind(value, kind):
             problems.append("%s: config[%d].%s: %r is not %s" % (where, index, name, value, _KIND_NAMES[kind]))
             continue
         result[name] = value

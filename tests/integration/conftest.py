@@ -310,6 +310,16 @@ def lock_held(netns, name=None):
         holder.wait()
 
 
+def stop_process(proc, timeout=10):
+    """SIGTERM, then SIGKILL when PROC has not ended after TIMEOUT seconds."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def files_under(directory):
     """Every file below DIRECTORY, as sorted relative paths."""
     directory = str(directory)

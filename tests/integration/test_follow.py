@@ -24,7 +24,7 @@ import uuid
 
 import pytest
 
-from conftest import INTERPRETERS, REPO, ip, lock_held
+from conftest import INTERPRETERS, REPO, ip, lock_held, stop_process
 
 EXPLICIT = {"address": "203.0.113.9", "id": 42, "flags": ["signal"]}
 CONFIG = {"config": [EXPLICIT,
@@ -66,12 +66,7 @@ class Service(object):
         return (int(fields[11]) + int(fields[12])) / float(os.sysconf("SC_CLK_TCK"))
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc)
 
 
 @pytest.fixture

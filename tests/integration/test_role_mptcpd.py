@@ -27,7 +27,7 @@ import time
 import pytest
 import yaml
 
-from conftest import Runner
+from conftest import Runner, stop_process
 
 MPTCPD = "/usr/libexec/mptcpd"
 PYTHON = "/usr/bin/python3"
@@ -239,12 +239,7 @@ class Mptcpd(object):
         return self.log.read()
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc)
         self.log.close()
 
 
