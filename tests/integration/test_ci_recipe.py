@@ -18,6 +18,7 @@ __metaclass__ = type
 
 import os
 import re
+import signal
 import subprocess
 
 from conftest import REPO, VENV_BIN, files_under
@@ -65,10 +66,21 @@ def test_ci_recipe_runs_as_written(tmp_path):
     env = {"PATH": os.pathsep.join([str(tools), "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]),
            "HOME": os.environ.get("HOME", "/root"), "LANG": "C.UTF-8", "WORK": str(work), "TARBALL": tarball,
            "ANSIBLE_NOCOLOR": "1"}
-    proc = subprocess.run(["unshare", "--net", "--mount", "--propagation", "private", "--", "sh", "-c", runner, "runner",
-                           str(upper), str(overlay_work), str(tmp_path / "recipe.sh"), str(after)],
-                          cwd=str(work), env=env, capture_output=True, text=True, timeout=600, check=False)
-    output = proc.stdout + proc.stderr
+    # Its own session: whatever the recipe left running when it failed (the
+    # HTTP server) is killed with the session, and its namespaces go with it.
+    proc = subprocess.Popen(["unshare", "--net", "--mount", "--propagation", "private", "--", "sh", "-c", runner,
+                             "runner", str(upper), str(overlay_work), str(tmp_path / "recipe.sh"), str(after)],
+                            cwd=str(work), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=600)
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+    output = stdout + stderr
     assert proc.returncode == 0, output
     # Both paths carried a share of the download (the recipe's own check).
     assert re.search(r"^path 1: [0-9]+ bytes", output, re.M) and re.search(r"^path 2: [0-9]+ bytes", output, re.M), output
