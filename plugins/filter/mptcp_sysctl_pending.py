@@ -59,24 +59,20 @@ from ansible.module_utils.parsing.convert_bool import boolean
 from ansible_collections.mptcp.linux.plugins.module_utils import _sysctl
 
 
-def _text(option, value, pm_type):
-    """What mptcp_sysctl writes for VALUE, or None when it is not a valid value."""
+def _text(option, value, key):
+    """What mptcp_sysctl writes for VALUE into KEY, or None when it is not a
+    valid value. Ansible may hand over numbers and booleans as text."""
     kind = _sysctl.KNOBS[option][1]
-    if kind == "bool":
-        try:
-            return "1" if boolean(value, strict=True) else "0"
-        except TypeError:
-            return None
-    if kind == "int":
-        if isinstance(value, bool):
-            return None
-        try:
-            return str(int(str(value).strip()))
-        except ValueError:
-            return None
-    if pm_type:
-        return _sysctl.PM_TYPE.get(value)
-    return str(value)
+    try:
+        if kind == "bool":
+            value = boolean(value, strict=True)
+        elif kind == "int":
+            if isinstance(value, bool):
+                return None
+            value = int(str(value).strip())
+        return _sysctl.to_kernel(option, value, key)
+    except (TypeError, ValueError, KeyError):
+        return None
 
 
 def mptcp_sysctl_pending(wanted, current):
@@ -88,9 +84,8 @@ def mptcp_sysctl_pending(wanted, current):
         if option not in _sysctl.KNOBS:
             pending.append(option)
             continue
-        pm_type = option == "path_manager" and "path_manager" not in current
-        key = "pm_type" if pm_type else option
-        text = _text(option, value, pm_type)
+        key = "pm_type" if option == "path_manager" and "path_manager" not in current else option
+        text = _text(option, value, key)
         if key not in current or text is None or str(current[key]).strip() != text:
             pending.append(option)
     return sorted(pending)

@@ -74,12 +74,13 @@ def kernel_key(option):
     return option
 
 
-def to_kernel(option, value):
-    """The text written for an option's value, for the key kernel_key() chose."""
+def to_kernel(option, value, key=None):
+    """The text written for an option's value, for KEY (default: the key
+    kernel_key() chooses on this host)."""
     kind = KNOBS[option][1]
     if kind == "bool":
         return "1" if value else "0"
-    if option == "path_manager" and kernel_key(option) == "pm_type":
+    if option == "path_manager" and (key or kernel_key(option)) == "pm_type":
         return PM_TYPE[value]
     return str(value)
 
