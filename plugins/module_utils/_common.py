@@ -36,6 +36,11 @@ def lock_timeout_problem(module):
     return number_problem("lock_timeout", module.params.get("lock_timeout"), 0, LOCK_TIMEOUT_MAX)
 
 
+# Decorates each module's main() that calls enter_netns(): the module ends
+# in the namespace it started in, as a persistent interpreter needs.
+netns_restored = _netns.returning
+
+
 def enter_netns(module):
     """Move into the requested namespace (or fail, having changed nothing)."""
     name = module.params.get("netns")

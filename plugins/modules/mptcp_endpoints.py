@@ -287,7 +287,7 @@ parsed:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mptcp.linux.plugins.module_utils import _endpoints, _netlink
-from ansible_collections.mptcp.linux.plugins.module_utils._common import NETNS_ARGUMENT, enter_netns, lock_timeout_problem
+from ansible_collections.mptcp.linux.plugins.module_utils._common import NETNS_ARGUMENT, enter_netns, netns_restored, lock_timeout_problem
 from ansible_collections.mptcp.linux.plugins.module_utils._lock import LOCK_ARGUMENT, ModuleLock
 
 
@@ -339,6 +339,7 @@ def _apply(module, client, actions, after, before, ifindexes):
     )
 
 
+@netns_restored
 def main():
     argument_spec = dict(
         config=dict(type="list", elements="dict", options=dict(

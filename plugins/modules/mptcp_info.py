@@ -159,9 +159,10 @@ listeners:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mptcp.linux.plugins.module_utils import _endpoints, _netlink, _sockets, _sysctl
-from ansible_collections.mptcp.linux.plugins.module_utils._common import NETNS_ARGUMENT, enter_netns
+from ansible_collections.mptcp.linux.plugins.module_utils._common import NETNS_ARGUMENT, enter_netns, netns_restored
 
 
+@netns_restored
 def main():
     module = AnsibleModule(
         argument_spec=dict(connections=dict(type="bool", default=True), listeners=dict(type="bool", default=False),

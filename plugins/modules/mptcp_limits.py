@@ -85,7 +85,7 @@ commands:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mptcp.linux.plugins.module_utils import _netlink
-from ansible_collections.mptcp.linux.plugins.module_utils._common import LIMIT_MAX, NETNS_ARGUMENT, enter_netns, lock_timeout_problem
+from ansible_collections.mptcp.linux.plugins.module_utils._common import LIMIT_MAX, NETNS_ARGUMENT, enter_netns, netns_restored, lock_timeout_problem
 from ansible_collections.mptcp.linux.plugins.module_utils._lock import LOCK_ARGUMENT, ModuleLock
 
 COMMAND = "ip mptcp limits set subflows %(subflows)d add_addr_accepted %(add_addr_accepted)d"
@@ -126,6 +126,7 @@ def _set(module, client, before, wanted):
     module.fail_json(msg="%s. %s" % (failure, outcome), before=before, after=now, commands=commands)
 
 
+@netns_restored
 def main():
     argument_spec = dict(
         subflows=dict(type="int"),

@@ -190,7 +190,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mptcp.linux.plugins.module_utils import _sockets
-from ansible_collections.mptcp.linux.plugins.module_utils._common import NETNS_ARGUMENT, enter_netns, number_problem
+from ansible_collections.mptcp.linux.plugins.module_utils._common import NETNS_ARGUMENT, enter_netns, netns_restored, number_problem
 
 TIMEOUT_MAX = 3600
 FAMILIES = {"any": socket.AF_UNSPEC, "ipv4": socket.AF_INET, "ipv6": socket.AF_INET6}
@@ -308,6 +308,7 @@ def targets_of(params):
     return targets, problems
 
 
+@netns_restored
 def main():
     module = AnsibleModule(
         argument_spec=dict(

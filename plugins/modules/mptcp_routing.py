@@ -238,7 +238,7 @@ restored:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mptcp.linux.plugins.module_utils import _netlink, _routing, _routing_host
-from ansible_collections.mptcp.linux.plugins.module_utils._common import NETNS_ARGUMENT, enter_netns, lock_timeout_problem
+from ansible_collections.mptcp.linux.plugins.module_utils._common import NETNS_ARGUMENT, enter_netns, netns_restored, lock_timeout_problem
 from ansible_collections.mptcp.linux.plugins.module_utils._lock import LOCK_ARGUMENT, ModuleLock
 
 ENDPOINT_OPTIONS = dict(
@@ -250,6 +250,7 @@ ENDPOINT_OPTIONS = dict(
 )
 
 
+@netns_restored
 def main():
     argument_spec = dict(
         rp_filter_interfaces=dict(type="list", elements="str"),

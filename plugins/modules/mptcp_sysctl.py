@@ -218,7 +218,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mptcp.linux.plugins.module_utils import _sysctl
-from ansible_collections.mptcp.linux.plugins.module_utils._common import NETNS_ARGUMENT, enter_netns, lock_timeout_problem
+from ansible_collections.mptcp.linux.plugins.module_utils._common import NETNS_ARGUMENT, enter_netns, netns_restored, lock_timeout_problem
 from ansible_collections.mptcp.linux.plugins.module_utils._lock import LOCK_ARGUMENT, ModuleLock
 
 
@@ -279,6 +279,7 @@ def _apply(module, run, changes, after, staged):
     return now
 
 
+@netns_restored
 def main():
     # one option per knob, typed by the knob table
     argument_spec = dict((option, dict(type=kind)) for option, (dummy, kind, dummy2) in _sysctl.KNOBS.items())

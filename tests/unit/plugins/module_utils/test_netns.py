@@ -63,3 +63,69 @@ def test_validate_name_is_a_full_match(name):
     """A trailing newline must not slip through a '$' anchor."""
     with pytest.raises(NetnsError, match="is not a valid namespace name"):
         _netns.validate_name(name)
+
+
+class _Calls(list):
+    fail_back = False
+
+
+@pytest.fixture
+def fake_setns(tmp_path, monkeypatch):
+    """enter() and leave() with setns() recorded instead of made: the
+    descriptors it is handed, by the file each one was opened from."""
+    monkeypatch.setattr(_netns, "NETNS_RUN_DIR", str(tmp_path))
+    monkeypatch.setattr(_netns, "THREAD_NETNS", str(tmp_path / "origin"))
+    for name in ("origin", "one", "two"):
+        (tmp_path / name).write_text(name)
+    calls = _Calls()
+
+    def setns(fd):
+        calls.append(os.readlink("/proc/self/fd/%d" % fd).rsplit("/", 1)[-1])
+        return "Operation not permitted" if calls[-1] == "origin" and calls.fail_back else None
+
+    monkeypatch.setattr(_netns, "_setns", setns)
+    monkeypatch.setattr(_netns, "_ORIGIN", [])
+    return calls
+
+
+@pytest.mark.parametrize("ending", [SystemExit(0), SystemExit(1), ValueError("boom"), None])
+def test_returning_goes_back_however_main_ends(fake_setns, ending):
+    @_netns.returning
+    def main():
+        _netns.enter("one")
+        _netns.enter("two")
+        if ending is not None:
+            raise ending
+        return "done"
+
+    if ending is None:
+        assert main() == "done"
+    else:
+        with pytest.raises(type(ending)):
+            main()
+    # Back to where the thread started, not to the first namespace entered.
+    assert fake_setns == ["one", "two", "origin"]
+    assert _netns._ORIGIN == []
+
+
+def test_returning_without_enter_moves_nothing(fake_setns):
+    _netns.returning(lambda: None)()
+    assert fake_setns == []
+
+
+def test_leave_that_fails_ends_the_interpreter(fake_setns, monkeypatch, capsys):
+    exits = []
+    monkeypatch.setattr(_netns.os, "_exit", exits.append)
+    _netns.enter("one")
+    fake_setns.fail_back = True
+    _netns.leave()
+    assert exits == [70]
+    assert "cannot return to the original network namespace (Operation not permitted)" in capsys.readouterr().err
+
+
+def test_enter_that_fails_keeps_no_way_back(fake_setns, tmp_path, monkeypatch):
+    (tmp_path / "bad").write_text("x")
+    monkeypatch.setattr(_netns, "_setns", lambda fd: "Invalid argument")
+    with pytest.raises(NetnsError, match="cannot enter 'bad': Invalid argument"):
+        _netns.enter("bad")
+    assert _netns._ORIGIN == []
