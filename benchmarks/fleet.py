@@ -175,6 +175,33 @@ def cleanup(prefix):
     subprocess.run(["ip", "link", "delete", prefix + "-c"], capture_output=True, check=False)
 
 
+# The kernel keeps one IPv4 neighbour table for every namespace, sized by
+# init_net's gc_thresh sysctls (default 1024 entries at most). A fleet of N
+# namespaces on one machine fills it where N real hosts would each have their
+# own: at N = 50, verify.yml's probes (each client reaches every server on
+# both paths, each server every client) met "neighbor table overflow", SYNs
+# and ARP requests were dropped and probes failed. The benchmark raises the
+# bounds for its run and puts them back at the end.
+NEIGH_SYSCTLS = ["/proc/sys/net/ipv4/neigh/default/gc_thresh%d" % n for n in (1, 2, 3)]
+
+
+def raise_neighbour_table(size):
+    """Make room for a fleet of SIZE hosts; returns the old values."""
+    old = []
+    for path, per_host in zip(NEIGH_SYSCTLS, (8, 32, 64)):
+        with open(path) as handle:
+            old.append(int(handle.read()))
+        with open(path, "w") as handle:
+            handle.write(str(max(old[-1], per_host * size)))
+    return old
+
+
+def restore_neighbour_table(old):
+    for path, value in zip(NEIGH_SYSCTLS, old):
+        with open(path, "w") as handle:
+            handle.write(str(value))
+
+
 def ansible(tmp, argv, forks, label, strategy="linear"):
     """Run an ansible command; its wall time, its module executions per host and
     its changed count."""
@@ -301,6 +328,7 @@ def main():
         signal.signal(signum, interrupted)
 
     tmp = tempfile.mkdtemp(prefix="mptcp-fleet.")
+    neighbours = raise_neighbour_table(max(sizes))
     try:
         rows = []
         for size in sizes:
@@ -323,6 +351,7 @@ def main():
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(signum, signal.SIG_IGN)  # a second Ctrl-C does not stop the cleanup
         cleanup(args.prefix)
+        restore_neighbour_table(neighbours)
         subprocess.run(["rm", "-rf", "--", tmp], check=False)
     import ansible.release  # pylint: disable=import-outside-toplevel
     data = {"kernel": os.uname().release, "cpus": os.cpu_count(), "ansible_core": ansible.release.__version__,
