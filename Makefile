@@ -74,7 +74,7 @@ unit: $(STAMP) | $(COLLECTION_LINK)
 integration: $(STAMP) | $(COLLECTION_LINK)
 	@if [[ $$(id -u) != 0 ]]; then \
 	    echo "make integration: needs root (it creates network namespaces)" >&2; exit 1; fi
-	@$(call pytest,tests/integration,-n $(INTEGRATION_WORKERS) --dist worksteal)
+	@$(call pytest,tests/integration,-n $(INTEGRATION_WORKERS) --dist worksteal --durations=30)
 
 lint: $(STAMP) | $(COLLECTION_LINK)
 	ansible-lint
