@@ -13,12 +13,13 @@ of "nothing changed" is the namespace's state read with `ip` and /proc.
 from __future__ import absolute_import, division, print_function
 
 import json
+import os
 import sys
 
 import pytest
 import yaml
 
-from conftest import INTERPRETERS, REPO, Runner
+from conftest import INTERPRETERS, REPO, Runner, shell_wrapper
 
 ROLES = {
     # role: (its package variables, extra variables for a run that reaches the packages)
@@ -115,13 +116,39 @@ def test_given_names_run_the_role_on_an_unknown_family(collections_path, tmp_pat
     assert dict(tasks)["Stop on an OS family without package names, before anything changes"].get("skipped") is not True
 
 
-def test_debian_reads_the_family_when_facts_were_not_gathered(collections_path, tmp_path, netns):
-    """No facts: the role gathers the distribution subset, finds Debian, and
-    its packages (installed here) leave nothing to install. Check mode."""
+def test_dpkg_that_finds_everything_installed_spares_the_family_read(collections_path, tmp_path, netns):
+    """No facts: dpkg is asked for Debian's names, finds them all installed
+    (on this machine), so the role neither reads the OS family nor opens
+    the package manager. Check mode."""
     runner = Runner(_first_python(), collections_path, tmp_path)
     tasks = dict(_apply(runner, netns, "mptcp", ROLES["mptcp"][1], None, check=True))
+    dpkg = tasks["Find which of the packages the modules and the restore unit need are missing"]
+    assert dpkg["rc"] == 0 and "python3-pyroute2" in dpkg["cmd"], dpkg
+    assert tasks["Read the OS family, which names the packages"].get("skipped") is True
+    assert tasks["Stop on an OS family without package names, before anything changes"].get("failed") is not True
+    assert tasks["Install what the modules and the restore unit need"].get("skipped") is True
+
+
+def test_the_family_is_read_where_dpkg_cannot_answer(collections_path, tmp_path, netns):
+    """No facts and a dpkg-query that fails (as on a host without dpkg): the
+    role reads the OS family (Debian here) before it names any package to
+    install. Check mode: the package manager is only asked."""
+    runner = Runner(_first_python(), collections_path, tmp_path)
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "dpkg-query").write_text("#!/bin/sh\necho 'dpkg-query: cannot read the database' >&2\nexit 2\n")
+    (bindir / "dpkg-query").chmod(0o755)
+    wrapper = shell_wrapper(tmp_path / "python-without-dpkg", "env", "PATH=%s:%s" % (bindir, os.environ["PATH"]),
+                            "ip", "netns", "exec", netns.name, runner.python)
+    play = [{"hosts": "all", "gather_facts": False, "roles": [{"role": "mptcp.linux.mptcp", "vars": ROLES["mptcp"][1]}]}]
+    path = tmp_path / "play.yml"
+    path.write_text(yaml.safe_dump(play))
+    before = netns.state()
+    entries, dummy = runner.run_playbook(path, wrapper, ["--check"])
+    tasks = dict((t["task"]["name"].split(" : ", 1)[-1], t["hosts"]["target"]) for t in entries if "target" in t["hosts"])
+    assert tasks["Find which of the packages the modules and the restore unit need are missing"]["rc"] == 2
     gathered = tasks["Read the OS family, which names the packages"]
     assert gathered["ansible_facts"]["ansible_os_family"] == "Debian"
     assert tasks["Stop on an OS family without package names, before anything changes"].get("failed") is not True
-    assert "python3-pyroute2" in tasks["Find which of the packages the modules and the restore unit need are missing"]["cmd"]
-    assert tasks["Install what the modules and the restore unit need"].get("skipped") is True
+    assert tasks["Install what the modules and the restore unit need"].get("skipped") is not True
+    assert netns.state() == before
