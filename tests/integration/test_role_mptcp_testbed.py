@@ -122,10 +122,10 @@ def test_two_paths_dry_run_build_transfer_idempotence_absent(testbed):
         ("fd92:7:1::1", "fd92:7:1::2"), ("fd92:7:2::1", "fd92:7:2::2")]
     assert "signal" in ip("-n", facts["server"]["netns"], "mptcp", "endpoint", "show")
     assert "add_addr_accepted 1" in ip("-n", facts["client"]["netns"], "mptcp", "limits", "show")
-    for end, host in (("client", 1), ("server", 2)):
+    for end, prefix, host in (("client", "cli", 1), ("server", "srv", 2)):
         netns = facts[end]["netns"]
         for number in (1, 2):
-            dev = "%s-p%d" % (end[:3], number)
+            dev = "%s-p%d" % (prefix, number)
             (link,) = json.loads(ip("-n", netns, "-j", "addr", "show", "dev", dev))
             assert sorted((a["local"], a["prefixlen"]) for a in link["addr_info"] if a.get("scope") == "global") == [
                 ("10.92.%d.%d" % (number, host), 24), ("fd92:7:%d::%d" % (number, host), 64)], link
@@ -135,7 +135,7 @@ def test_two_paths_dry_run_build_transfer_idempotence_absent(testbed):
                                                  capture_output=True, text=True, check=True).stdout)
             assert (qdisc["kind"], qdisc["options"]["lat"]) == ("tbf", 40000), qdisc
             assert abs(qdisc["options"]["burst"] - 32768) < 100, qdisc
-        for conf in ("all", "default", "%s-p1" % end[:3]):
+        for conf in ("all", "default", "%s-p1" % prefix):
             rp_filter = subprocess.run(["ip", "netns", "exec", netns, "cat", "/proc/sys/net/ipv4/conf/%s/rp_filter" % conf],
                                        capture_output=True, text=True, check=True).stdout
             assert rp_filter.strip() == "0", (netns, conf)
