@@ -10,6 +10,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import ipaddress
 import json
 import re
 
@@ -18,19 +19,44 @@ NAME_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,19}")
 NET4_RE = re.compile(r"(\d{1,3})\.(\d{1,3})")
 RATE_RE = re.compile(r"(\d+(?:\.\d+)?)(bit|kbit|mbit|gbit|bps|kbps|mbps|gbps)")
 RATE_UNITS = {"bit": 1, "kbit": 1e3, "mbit": 1e6, "gbit": 1e9, "bps": 8, "kbps": 8e3, "mbps": 8e6, "gbps": 8e9}
-DELAY_RE = re.compile(r"\d+(?:\.\d+)?(?:us|ms|s)")
+NET6_RE = re.compile(r"[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,2}")
+DELAY_RE = re.compile(r"(\d+(?:\.\d+)?)(us|ms|s)")
+TIME_UNITS = {"us": 1, "ms": 1e3, "s": 1e6}
 LOSS_RE = re.compile(r"(\d+(?:\.\d+)?)%")
-# Egress shaping as lab/run does it: a burst of a few full-size frames, a
-# queue bounded in time so that TCP can fill the pipe.
+# tc's size units: bytes, or bits with "bit".
+SIZE_RE = re.compile(r"(\d+(?:\.\d+)?)(b|k|kb|m|mb|g|gb|bit|kbit|mbit|gbit)?")
+SIZE_UNITS = {None: 1, "b": 1, "k": 1024, "kb": 1024, "m": 1024 ** 2, "mb": 1024 ** 2, "g": 1024 ** 3, "gb": 1024 ** 3,
+              "bit": 1 / 8.0, "kbit": 1024 / 8.0, "mbit": 1024 ** 2 / 8.0, "gbit": 1024 ** 3 / 8.0}
+# Egress shaping by default: a burst of a few full-size frames, a queue
+# bounded in time so that TCP can fill the pipe.
 BURST = "64kb"
 LATENCY = "50ms"
 ENDS = ("cli", "srv")
+# The first word of a planned step that the module carries out itself
+# (sysctls written inside a namespace), not as a command.
+SYSCTL = "sysctl-in-netns"
 
 
 def rate_bits(text):
     """A tc rate (``50mbit``) in bit/s."""
     match = RATE_RE.fullmatch(text)
     return float(match.group(1)) * RATE_UNITS[match.group(2)]
+
+
+def size_bytes(text):
+    """A tc size (``64kb``) in bytes."""
+    match = SIZE_RE.fullmatch(text)
+    return float(match.group(1)) * SIZE_UNITS[match.group(2)]
+
+
+def time_us(text):
+    """A tc time (``50ms``) in microseconds."""
+    match = DELAY_RE.fullmatch(text)
+    return float(match.group(1)) * TIME_UNITS[match.group(2)]
+
+
+def _shaper(params):
+    return dict(burst=params.get("burst") or BURST, latency=params.get("latency") or LATENCY)
 
 
 def validate(params, names):
@@ -46,6 +72,16 @@ def validate(params, names):
     match = NET4_RE.fullmatch(params["net4"] or "")
     if not match or not all(0 <= int(octet) <= 255 for octet in match.groups()):
         problems.append("%s: %r is not the first two octets of an IPv4 network (e.g. 10.92)" % (name("net4"), params["net4"]))
+    net6 = params.get("net6")
+    if net6 is not None and not NET6_RE.fullmatch(net6):
+        problems.append("%s: %r is not the first one to three groups of an IPv6 network in lowercase hex (e.g. fd92)"
+                        % (name("net6"), net6))
+    shaper = _shaper(params)
+    if not SIZE_RE.fullmatch(shaper["burst"]) or not size_bytes(shaper["burst"]) >= 1:
+        problems.append("%s: %r is not a tc size (a number and b, kb, mb, gb, kbit, mbit or gbit, e.g. 64kb)"
+                        % (name("burst"), shaper["burst"]))
+    if not DELAY_RE.fullmatch(shaper["latency"]) or not time_us(shaper["latency"]) >= 1:
+        problems.append("%s: %r is not a time of at least 1us (e.g. 50ms)" % (name("latency"), shaper["latency"]))
     paths = params["paths"] or []
     if params["state"] == "present" and not 1 <= len(paths) <= MAX_PATHS:
         problems.append("%s: %d paths, expected 1 to %d" % (name("paths"), len(paths), MAX_PATHS))
@@ -83,15 +119,26 @@ def desired_paths(params):
     """One dict per path: devices, addresses, shaping and whether it is up."""
     result = []
     down = set(params["paths_down"] or [])
+    net6 = params.get("net6")
     for number, path in enumerate(params["paths"], 1):
         result.append(dict(
             number=number,
             client_dev="cli-p%d" % number, server_dev="srv-p%d" % number,
             client_address="%s.%d.1" % (params["net4"], number),
             server_address="%s.%d.2" % (params["net4"], number),
-            prefixlen=24, rate=path["rate"], delay=path.get("delay"), loss=path.get("loss"),
+            prefixlen=24,
+            client_address6=_address6(net6, number, 1), server_address6=_address6(net6, number, 2),
+            prefixlen6=64 if net6 is not None else None,
+            rate=path["rate"], delay=path.get("delay"), loss=path.get("loss"),
             up=number not in down))
     return result
+
+
+def _address6(net6, number, host):
+    """Host HOST of path NUMBER under NET6 (``fd92`` -> ``fd92:1::1``), as ``ip`` prints it."""
+    if net6 is None:
+        return None
+    return str(ipaddress.IPv6Address(u"%s:%x::%d" % (net6, number, host)))
 
 
 def wrapper_text(ip_path, netns):
@@ -118,20 +165,33 @@ def read_state(run, name):
                     continue
                 links[item["ifname"]] = dict(
                     ifindex=item["ifindex"], peer_index=item.get("link_index"), up="UP" in item.get("flags", []),
+                    # The kernel's own link-local IPv6 addresses are not the testbed's.
                     addresses=sorted("%s/%s" % (a["local"], a["prefixlen"]) for a in item.get("addr_info", [])
-                                     if a.get("family") == "inet"),
+                                     if a.get("family") == "inet" or (a.get("family") == "inet6" and a.get("scope") != "link")),
                     qdiscs=json.loads(run(["tc", "-n", ns[end], "-j", "qdisc", "show", "dev", item["ifname"]]) or "[]"))
         state["links"][end] = links
     return state
 
 
-def _shaping_matches(qdiscs, path):
-    """Whether QDISCS (tc -j output for one device) already shape as PATH asks."""
+def _near(actual, wanted, share):
+    return actual is not None and abs(actual - wanted) <= wanted * share
+
+
+def _shaping_matches(qdiscs, path, shaper):
+    """Whether QDISCS (tc -j output for one device) already shape as PATH and SHAPER ask."""
     tbf = [q for q in qdiscs if q.get("kind") == "tbf"]
     roots = [q for q in qdiscs if q.get("root")]
     if len(tbf) != 1 or not roots:
         return False
-    if abs(tbf[0].get("options", {}).get("rate", -1) * 8 - rate_bits(path["rate"])) > rate_bits(path["rate"]) * 0.01:
+    options = tbf[0].get("options", {})
+    latency = time_us(shaper["latency"])
+    lat = options.get("lat")
+    # tc rounds: the kernel keeps the rate in its own units and the burst in
+    # ticks. iproute2 6.1 prints "lat" in microseconds; a float in seconds is
+    # taken too. No "lat" at all cannot be compared, and is let be.
+    if not (_near(options.get("rate", -1) * 8, rate_bits(path["rate"]), 0.01)
+            and _near(options.get("burst"), size_bytes(shaper["burst"]), 0.02)
+            and (not isinstance(lat, (int, float)) or _near(lat, latency, 0.02) or _near(lat * 1e6, latency, 0.02))):
         return False
     if path["delay"] is None and path["loss"] is None:
         return roots[0].get("kind") == "tbf"
@@ -143,18 +203,17 @@ def _shaping_matches(qdiscs, path):
     return all(w is None or w.rstrip("%").rstrip("ms") in words for w in (path["delay"], path["loss"]))
 
 
-def shaping_commands(ns, dev, path):
+def shaping_commands(ns, dev, path, shaper):
+    tbf = ["tbf", "rate", path["rate"], "burst", shaper["burst"], "latency", shaper["latency"]]
     if path["delay"] is None and path["loss"] is None:
-        return [["tc", "-n", ns, "qdisc", "replace", "dev", dev, "root", "tbf",
-                 "rate", path["rate"], "burst", BURST, "latency", LATENCY]]
+        return [["tc", "-n", ns, "qdisc", "replace", "dev", dev, "root"] + tbf]
     netem = ["tc", "-n", ns, "qdisc", "replace", "dev", dev, "root", "handle", "1:", "netem"]
     if path["delay"] is not None:
         netem += ["delay", path["delay"]]
     if path["loss"] is not None:
         netem += ["loss", path["loss"]]
     return [["tc", "-n", ns, "qdisc", "del", "dev", dev, "root"], netem,
-            ["tc", "-n", ns, "qdisc", "add", "dev", dev, "parent", "1:1", "tbf",
-             "rate", path["rate"], "burst", BURST, "latency", LATENCY]]
+            ["tc", "-n", ns, "qdisc", "add", "dev", dev, "parent", "1:1"] + tbf]
 
 
 def plan_present(params, state):
@@ -167,9 +226,10 @@ def plan_present(params, state):
                          ["ip", "-n", ns[end], "link", "set", "lo", "up"],
                          # Strict reverse-path filtering drops a subflow's packets
                          # arriving on the "wrong" interface; new devices take "default".
-                         ["ip", "netns", "exec", ns[end], "sysctl", "-qw",
-                          "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0"]]
+                         # Written by the module itself: sysctl(8) is not on every host.
+                         [SYSCTL, ns[end], "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0"]]
     paths = desired_paths(params)
+    shaper = _shaper(params)
     wanted = set()
     cli_links, srv_links = state["links"]["cli"], state["links"]["srv"]
     for path in paths:
@@ -184,15 +244,19 @@ def plan_present(params, state):
                          for end, dev, links in (("cli", cdev, cli_links), ("srv", sdev, srv_links)) if dev in links]
             commands.append(["ip", "-n", ns["cli"], "link", "add", "name", cdev, "type", "veth",
                              "peer", "name", sdev, "netns", ns["srv"]])
-        for end, dev, address in (("cli", cdev, path["client_address"]), ("srv", sdev, path["server_address"])):
+        for end, dev, side in (("cli", cdev, "client_"), ("srv", sdev, "server_")):
             link = state["links"][end].get(dev) if pair_ok else None
             link = link or dict(up=False, addresses=[], qdiscs=[])
-            cidr = "%s/%d" % (address, path["prefixlen"])
-            commands += [["ip", "-n", ns[end], "addr", "del", other, "dev", dev] for other in link["addresses"] if other != cidr]
-            if cidr not in link["addresses"]:
-                commands.append(["ip", "-n", ns[end], "addr", "add", cidr, "dev", dev])
-            if not _shaping_matches(link["qdiscs"], path):
-                commands += shaping_commands(ns[end], dev, path)
+            cidrs = ["%s/%d" % (path[side + "address"], path["prefixlen"])]
+            if path[side + "address6"] is not None:
+                cidrs.append("%s/%d" % (path[side + "address6"], path["prefixlen6"]))
+            commands += [["ip", "-n", ns[end], "addr", "del", other, "dev", dev] for other in link["addresses"] if other not in cidrs]
+            for cidr in cidrs:
+                if cidr not in link["addresses"]:
+                    # nodad: an IPv6 address usable at once, not after duplicate detection.
+                    commands.append(["ip", "-n", ns[end], "addr", "add", cidr, "dev", dev] + (["nodad"] if ":" in cidr else []))
+            if not _shaping_matches(link["qdiscs"], path, shaper):
+                commands += shaping_commands(ns[end], dev, path, shaper)
             if link["up"] != path["up"]:
                 commands.append(["ip", "-n", ns[end], "link", "set", "dev", dev, "up" if path["up"] else "down"])
     # Paths beyond the requested number go; a veth's peer goes with it.

@@ -14,7 +14,8 @@ version_added: 1.0.0
 description:
   - Builds a client namespace C(<name>-cli) and a server namespace C(<name>-srv) joined by one
     veth pair per path (C(cli-pN) and C(srv-pN)), path N addressed C(<net4>.N.1/24) on the client
-    and C(<net4>.N.2/24) on the server, each end shaped to the path's rate with C(tbf).
+    and C(<net4>.N.2/24) on the server (and C(<net6>:N::1/64), C(<net6>:N::2/64) with O(net6)), each end
+    shaped to the path's rate with C(tbf) (O(burst), O(latency)).
   - Writes one wrapper per namespace, C(<wrapper_dir>/<name>-cli) and C(<wrapper_dir>/<name>-srv),
     a script that runs its arguments inside the namespace (C(ip netns exec NS "$@")).
   - C(state=absent) stops the processes left inside the namespaces, deletes the namespaces (their
@@ -67,6 +68,27 @@ options:
       - First two octets of the IPv4 addresses.
     type: str
     default: "10.92"
+  net6:
+    version_added: 1.1.0
+    description:
+      - First one to three groups of the IPv6 addresses, in lowercase hex. When given, path N is also
+        addressed C(<net6>:N::1/64) on the client and C(<net6>:N::2/64) on the server (added with
+        C(nodad), so usable at once). Without it the paths are IPv4 only, and global IPv6 addresses
+        found on them are removed.
+    type: str
+  burst:
+    version_added: 1.1.0
+    description:
+      - Bucket size of every C(tbf), C(tc) syntax (C(64kb), C(32kb), C(1mbit)). It must hold a few
+        full-size frames, or the rate collapses.
+    type: str
+    default: 64kb
+  latency:
+    version_added: 1.1.0
+    description:
+      - Longest time a packet may wait in every C(tbf) queue, C(tc) syntax (C(50ms)); it bounds the queue.
+    type: str
+    default: 50ms
   wrapper_dir:
     description:
       - Directory of the wrappers.
@@ -132,7 +154,8 @@ testbed:
     server: {netns: ci-srv, wrapper: /run/mptcp-testbed/ci-srv}
     paths:
       - {number: 1, client_dev: cli-p1, client_address: 10.92.1.1, server_dev: srv-p1,
-         server_address: 10.92.1.2, prefixlen: 24, rate: 100mbit, delay: null, loss: null, up: true}
+         server_address: 10.92.1.2, prefixlen: 24, client_address6: fd92:1::1, server_address6: fd92:1::2,
+         prefixlen6: 64, rate: 100mbit, delay: null, loss: null, up: true}
 existed:
   description: Whether both namespaces existed before this run.
   returned: always
@@ -153,7 +176,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.mptcp.linux.plugins.module_utils import _testbed
+from ansible_collections.mptcp.linux.plugins.module_utils import _netns, _testbed
 
 
 def _runner(module):
@@ -163,6 +186,27 @@ def _runner(module):
             module.fail_json(msg="%s failed (exit %d): %s" % (" ".join(argv), rc, err.strip()))
         return out
     return run
+
+
+def _write_sysctls(module, netns, settings):
+    """Write KEY=VALUE SETTINGS to /proc/sys from inside NETNS (what sysctl -w
+    does, without needing procps on the host)."""
+    _netns.enter(netns)
+    try:
+        for setting in settings:
+            key, value = setting.split("=", 1)
+            with open("/proc/sys/" + key.replace(".", "/"), "w") as handle:
+                handle.write(value + "\n")
+    except (IOError, OSError, _netns.NetnsError) as exc:
+        module.fail_json(msg="writing %s in %s failed: %s" % (", ".join(settings), netns, exc))
+    finally:
+        _netns.leave()
+
+
+def _describe(argv):
+    if argv[0] == _testbed.SYSCTL:
+        return "ip netns exec %s sysctl -w %s" % (shlex.quote(argv[1]), " ".join(shlex.quote(word) for word in argv[2:]))
+    return " ".join(shlex.quote(word) for word in argv)
 
 
 def _netem_missing(module):
@@ -196,6 +240,9 @@ def main():
                 rate=dict(type="str", default="50mbit"), delay=dict(type="str"), loss=dict(type="str"))),
             paths_down=dict(type="list", elements="int", default=[]),
             net4=dict(type="str", default="10.92"),
+            net6=dict(type="str"),
+            burst=dict(type="str", default=_testbed.BURST),
+            latency=dict(type="str", default=_testbed.LATENCY),
             wrapper_dir=dict(type="path", default="/run/mptcp-testbed"),
             report_as=dict(type="dict", default={}),
         ),
@@ -222,11 +269,14 @@ def main():
         argvs = _testbed.plan_present(params, state)
         stale = dict((end, path) for end, path in wrappers.items()
                      if not os.path.isfile(path) or open(path).read() != _testbed.wrapper_text(ip_path, ns[end]))
-        commands = [" ".join(shlex.quote(word) for word in argv) for argv in argvs]
+        commands = [_describe(argv) for argv in argvs]
         commands += ["write %s" % path for end, path in sorted(stale.items())]
         if not module.check_mode:
             for argv in argvs:
-                run(argv)
+                if argv[0] == _testbed.SYSCTL:
+                    _write_sysctls(module, argv[1], argv[2:])
+                else:
+                    run(argv)
             if stale and not os.path.isdir(params["wrapper_dir"]):
                 os.makedirs(params["wrapper_dir"], 0o755)
             for end, path in stale.items():

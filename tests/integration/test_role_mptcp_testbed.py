@@ -75,9 +75,9 @@ class Bed(object):
         assert "listening" in server.stdout.readline()
         return server
 
-    def download(self, facts, seconds):
+    def download(self, facts, seconds, address=None):
         return subprocess.Popen([facts["client"]["wrapper"], sys.executable, TRANSFER, "client", "--json",
-                                 "--connect", facts["paths"][0]["server_address"], "--duration", str(seconds)],
+                                 "--connect", address or facts["paths"][0]["server_address"], "--duration", str(seconds)],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     def cleanup(self):
@@ -104,25 +104,49 @@ def finish(proc, timeout=30):
 
 def test_two_paths_dry_run_build_transfer_idempotence_absent(testbed):
     paths = [{"rate": RATE}, {"rate": RATE}]
-    changed, failure, facts = testbed.apply(check=True, mptcp_testbed_paths=paths)
+    # IPv6 on each path and a shaper of its own, as lab/run asks for them.
+    shape = dict(mptcp_testbed_net6="fd92:7", mptcp_testbed_burst="32kb", mptcp_testbed_latency="40ms")
+    changed, failure, facts = testbed.apply(check=True, mptcp_testbed_paths=paths, **shape)
     assert failure is None, failure
     assert changed > 0
     assert testbed.namespaces() == [], "the dry run made a namespace"
     assert not os.path.exists(testbed.wrapper_dir)
 
-    changed, failure, facts = testbed.apply(mptcp_testbed_paths=paths)
+    changed, failure, facts = testbed.apply(mptcp_testbed_paths=paths, **shape)
     assert failure is None, failure
     assert changed > 0
     assert testbed.namespaces() == [testbed.name + "-cli", testbed.name + "-srv"]
     assert [(p["client_dev"], p["client_address"], p["server_dev"], p["server_address"]) for p in facts["paths"]] == [
         ("cli-p1", "10.92.1.1", "srv-p1", "10.92.1.2"), ("cli-p2", "10.92.2.1", "srv-p2", "10.92.2.2")]
+    assert [(p["client_address6"], p["server_address6"]) for p in facts["paths"]] == [
+        ("fd92:7:1::1", "fd92:7:1::2"), ("fd92:7:2::1", "fd92:7:2::2")]
     assert "signal" in ip("-n", facts["server"]["netns"], "mptcp", "endpoint", "show")
     assert "add_addr_accepted 1" in ip("-n", facts["client"]["netns"], "mptcp", "limits", "show")
+    for end, prefix, host in (("client", "cli", 1), ("server", "srv", 2)):
+        netns = facts[end]["netns"]
+        for number in (1, 2):
+            dev = "%s-p%d" % (prefix, number)
+            (link,) = json.loads(ip("-n", netns, "-j", "addr", "show", "dev", dev))
+            assert sorted((a["local"], a["prefixlen"]) for a in link["addr_info"] if a.get("scope") == "global") == [
+                ("10.92.%d.%d" % (number, host), 24), ("fd92:7:%d::%d" % (number, host), 64)], link
+            # nodad: no address waits in "tentative" for duplicate detection.
+            assert not any(a.get("tentative") for a in link["addr_info"]), link
+            (qdisc,) = json.loads(subprocess.run(["tc", "-n", netns, "-j", "qdisc", "show", "dev", dev],
+                                                 capture_output=True, text=True, check=True).stdout)
+            assert (qdisc["kind"], qdisc["options"]["lat"]) == ("tbf", 40000), qdisc
+            assert abs(qdisc["options"]["burst"] - 32768) < 100, qdisc
+        for conf in ("all", "default", "%s-p1" % prefix):
+            rp_filter = subprocess.run(["ip", "netns", "exec", netns, "cat", "/proc/sys/net/ipv4/conf/%s/rp_filter" % conf],
+                                       capture_output=True, text=True, check=True).stdout
+            assert rp_filter.strip() == "0", (netns, conf)
 
-    changed, failure, dummy = testbed.apply(mptcp_testbed_paths=paths)
+    changed, failure, dummy = testbed.apply(mptcp_testbed_paths=paths, **shape)
     assert (changed, failure) == (0, None), "the second run changed something"
 
     server = testbed.start_server(facts)
+    # IPv6 works at once on path 1.
+    result = finish(testbed.download(facts, 1, address="fd92:7:1::2"))
+    assert result["mptcp_negotiated"] and result["bytes"] > 0, result
     before = testbed.tx_bytes()
     result = finish(testbed.download(facts, 3))
     sent = dict((dev, count - before[dev]) for dev, count in testbed.tx_bytes().items())
