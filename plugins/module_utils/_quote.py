@@ -14,7 +14,9 @@ consumer):
   (systemd.syntax(7), systemd.service(5) "Command lines", systemd-escape(1));
 - nginx configuration tokens, as ``ngx_conf_read_token()`` reads them;
 - ``ip -batch`` words, as iproute2's ``getcmdline()`` and ``makeargs()``
-  read them.
+  read them;
+- Prometheus text exposition (format 0.0.4, what node_exporter's textfile
+  collector reads): metric and label names, label values, HELP text.
 
 A renderer refuses a value only when the format cannot carry it; every
 function raises QuoteError with the reason, and the caller adds the name of
@@ -730,3 +732,51 @@ def ip_batch_split(line):
     if len(words) > IP_BATCH_MAX_WORDS:
         raise QuoteError("has %d words; ip -batch takes at most %d on a line" % (len(words), IP_BATCH_MAX_WORDS))
     return words
+
+
+# ------------------------------------------------------ Prometheus text format
+#
+# The text exposition format 0.0.4 (prometheus/common expfmt, which
+# node_exporter's textfile collector uses) is UTF-8. A label value is
+# double-quoted; inside it the reader knows three escapes, backslash-backslash,
+# backslash-quote and backslash-n, and refuses any other. A HELP text runs to
+# the end of the line and knows two, backslash-backslash and backslash-n.
+# Metric names match [a-zA-Z_:][a-zA-Z0-9_:]*, label names
+# [a-zA-Z_][a-zA-Z0-9_]* and must not start with "__" (reserved).
+
+PROMETHEUS_METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*\Z")
+PROMETHEUS_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*\Z")
+_PROMETHEUS_LABEL_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n"}
+_PROMETHEUS_HELP_ESCAPES = {"\\": "\\\\", "\n": "\\n"}
+
+
+def prometheus_metric_name(name):
+    """``name`` when it is a valid metric name, else QuoteError."""
+    name = _text(name)
+    if not PROMETHEUS_METRIC_NAME.match(name):
+        raise QuoteError("%r is not a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)" % (name,))
+    return name
+
+
+def prometheus_label_name(name):
+    """``name`` when it is a valid label name, else QuoteError."""
+    name = _text(name)
+    if not PROMETHEUS_LABEL_NAME.match(name) or name.startswith("__"):
+        raise QuoteError("%r is not a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)" % (name,))
+    return name
+
+
+def prometheus_label_value(text):
+    """A label value with its double quotes, read back as exactly ``text``."""
+    text = _text(text)
+    _encodable(text)
+    return '"%s"' % "".join(_PROMETHEUS_LABEL_ESCAPES.get(char, char) for char in text)
+
+
+def prometheus_help(text):
+    """The text of a ``# HELP`` line (after the metric name), read back as
+    exactly ``text``."""
+    text = _text(text)
+    _encodable(text)
+    return "".join(_PROMETHEUS_HELP_ESCAPES.get(char, char) for char in text)
+
