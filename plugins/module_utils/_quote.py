@@ -16,7 +16,9 @@ consumer):
 - ``ip -batch`` words, as iproute2's ``getcmdline()`` and ``makeargs()``
   read them;
 - Prometheus text exposition (format 0.0.4, what node_exporter's textfile
-  collector reads): metric and label names, label values, HELP text.
+  collector reads): metric and label names, label values, HELP text;
+- assignments in files that systemd reads as ``EnvironmentFile=`` and a
+  shell sources, such as Debian's /etc/default/* (one reading both agree on).
 
 A renderer refuses a value only when the format cannot carry it; every
 function raises QuoteError with the reason, and the caller adds the name of
@@ -780,3 +782,53 @@ def prometheus_help(text):
     _encodable(text)
     return "".join(_PROMETHEUS_HELP_ESCAPES.get(char, char) for char in text)
 
+
+# ------------------------------------------------- /etc/default environment files
+#
+# Debian's /etc/default/NAME files are read twice: by systemd as the unit's
+# EnvironmentFile= (systemd's env-file parser) and by the SysV init script,
+# which sources them with /bin/sh. The two agree on a value written in single
+# quotes (everything up to the next single quote, no escapes), and on
+# double-quoted or bare text without backslashes, dollars, backquotes and
+# shell syntax; they disagree on much else (escapes, comments after a value,
+# line continuations). So values are written in single quotes, and read only
+# when they have that shared form; anything else is refused, not guessed.
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_ENV_SHARED_VALUE = re.compile(r"""(?:'[^']*'|"[^"\\$`]*"|[A-Za-z0-9_.,:/=+@%-]+)*[ \t]*\Z""")
+_ENV_SEGMENT = re.compile(r"""'([^']*)'|"([^"\\$`]*)"|([A-Za-z0-9_.,:/=+@%-]+)""")
+
+
+def environment_file_value(text):
+    """A value for ``NAME=`` in such a file, read back as exactly ``text``
+    by systemd and by sh."""
+    text = _text(text)
+    _no_nul(text)
+    _encodable(text)
+    if "'" in text:
+        raise QuoteError("contains a single quote, which an environment file read by both systemd and sh cannot carry")
+    if "\n" in text or "\r" in text:
+        raise QuoteError("contains a line break, which would end the assignment")
+    return "'%s'" % text
+
+
+def environment_file_read(lines, name):
+    """The value of the last ``name=`` assignment of ``lines`` (the file's
+    lines), as systemd and sh both read it, and its line index; (None, None)
+    without one. QuoteError when the assignment is not in the form both read
+    alike."""
+    if not _ENV_NAME.match(name):
+        raise QuoteError("%r is not an environment variable name" % (name,))
+    found = (None, None)
+    for index, line in enumerate(lines):
+        stripped = line.lstrip(" \t")
+        if not stripped.startswith(name + "="):
+            continue
+        if index and lines[index - 1].endswith("\\"):
+            raise QuoteError("line %d continues the line before it" % (index + 1))
+        raw = stripped[len(name) + 1:]
+        if not _ENV_SHARED_VALUE.match(raw):
+            raise QuoteError("line %d: %s=%s is not in a form that systemd and sh read alike (single quotes, or double "
+                             "quotes without \\, $ and `, and nothing after the value)" % (index + 1, name, raw))
+        found = ("".join(a or b or c for a, b, c in _ENV_SEGMENT.findall(raw.rstrip(" \t"))), index)
+    return found
