@@ -20,9 +20,9 @@ description:
     C(MPTcpExt) field.
   - This filter returns the file's content with that regular expression
     extended by C(|^MPTcpExt_), so that every MPTcpExt counter is scraped as
-    C(node_netstat_MPTcpExt_*), and with everything else kept: the other
+    C(node_netstat_MPTcpExt_*), and with everything else kept (the other
     lines, the other arguments, an expression of the administrator's
-    (wrapped as C((?:EXPR)|^MPTcpExt_)). Without the option, the
+    wrapped as C((?:EXPR)|^MPTcpExt_)). Without the option, the
     installed node_exporter's default (from O(help_text), its C(--help) output)
     is extended; without that, node_exporter 1.5's default.
   - An expression that matches MPTcpExt fields already, and a file that

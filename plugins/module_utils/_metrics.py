@@ -38,11 +38,12 @@ SUBFLOW_BUCKETS = (1, 2, 3, 4, 5, 6, 7, 8)
 ENDPOINT_FLAGS = tuple(name for name, bit in _netlink.FLAG_BITS)
 LIMITS = ("subflows", "add_addr_accepted")
 
-# The words of a CamelCase name: a run of capitals before a capitalised
-# word ("MP" of "MPJoin"), a capitalised or lower-case word, a run of
-# capitals, each with the digits that follow it ("MD5" of "MD5Sig"), or
-# digits alone.
-_WORDS = re.compile(r"[A-Z]+[0-9]*(?=[A-Z][a-z])|[A-Z]?[a-z]+[0-9]*|[A-Z]+[0-9]*|[0-9]+")
+# The words of a CamelCase name: a lone capital with the capitalised word
+# after it ("HMac" of "AckHMacFailure": a word "h" reads as hours to
+# promtool), a run of capitals before a capitalised word ("MP" of
+# "MPJoin"), a capitalised or lower-case word, a run of capitals, each with
+# the digits that follow it ("MD5" of "MD5Sig"), or digits alone.
+_WORDS = re.compile(r"(?<![A-Z])[A-Z][A-Z][a-z]+[0-9]*|[A-Z]+[0-9]*(?=[A-Z][a-z])|[A-Z]?[a-z]+[0-9]*|[A-Z]+[0-9]*|[0-9]+")
 _NOT_NAME = re.compile(r"[^a-zA-Z0-9_]")
 
 

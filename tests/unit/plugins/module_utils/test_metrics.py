@@ -104,7 +104,8 @@ def test_render_without_connections_has_an_empty_histogram():
 
 
 @pytest.mark.parametrize("kernel, metric", [
-    ("MPJoinSynAckHMacFailure", "mptcp_mp_join_syn_ack_h_mac_failure_total"),
+    ("MPJoinSynAckHMacFailure", "mptcp_mp_join_syn_ack_hmac_failure_total"),
+    ("MPJoinAckHMacFailure", "mptcp_mp_join_ack_hmac_failure_total"),
     ("DSSNotMatching", "mptcp_dss_not_matching_total"),
     ("MPTCPRetrans", "mptcp_mptcp_retrans_total"),
     ("MD5SigFallback", "mptcp_md5_sig_fallback_total"),
@@ -113,6 +114,33 @@ def test_render_without_connections_has_an_empty_histogram():
 ])
 def test_counter_names_of_kernel_counters(kernel, metric):
     assert _metrics.counter_names([kernel]) == {kernel: metric}
+
+
+# The MPTcpExt fields of Linux 6.18 (/proc/net/netstat).
+KERNEL_6_18 = (
+    "MPCapableSYNRX", "MPCapableSYNTX", "MPCapableSYNACKRX", "MPCapableACKRX", "MPCapableFallbackACK",
+    "MPCapableFallbackSYNACK", "MPCapableSYNTXDrop", "MPCapableSYNTXDisabled", "MPCapableEndpAttempt",
+    "MPFallbackTokenInit", "MPTCPRetrans", "MPJoinNoTokenFound", "MPJoinSynRx", "MPJoinSynBackupRx",
+    "MPJoinSynAckRx", "MPJoinSynAckBackupRx", "MPJoinSynAckHMacFailure", "MPJoinAckRx",
+    "MPJoinAckHMacFailure", "MPJoinRejected", "MPJoinSynTx", "MPJoinSynTxCreatSkErr", "MPJoinSynTxBindErr",
+    "MPJoinSynTxConnectErr", "DSSNotMatching", "DSSCorruptionFallback", "DSSCorruptionReset",
+    "InfiniteMapTx", "InfiniteMapRx", "DSSNoMatchTCP", "DataCsumErr", "OFOQueueTail", "OFOQueue", "OFOMerge",
+    "NoDSSInWindow", "DuplicateData", "AddAddr", "AddAddrTx", "AddAddrTxDrop", "EchoAdd", "EchoAddTx",
+    "EchoAddTxDrop", "PortAdd", "AddAddrDrop", "MPJoinPortSynRx", "MPJoinPortSynAckRx", "MPJoinPortAckRx",
+    "MismatchPortSynRx", "MismatchPortAckRx", "RmAddr", "RmAddrDrop", "RmAddrTx", "RmAddrTxDrop",
+    "RmSubflow", "MPPrioTx", "MPPrioRx", "MPFailTx", "MPFailRx", "MPFastcloseTx", "MPFastcloseRx", "MPRstTx",
+    "MPRstRx", "SubflowStale", "SubflowRecover", "SndWndShared", "RcvWndShared", "RcvWndConflictUpdate",
+    "RcvWndConflict", "MPCurrEstab", "Blackhole", "MPCapableDataFallback", "MD5SigFallback", "DssFallback",
+    "SimultConnectFallback", "FallbackFailed", "WinProbe"
+)
+# promtool check metrics: "metric names should not contain abbreviated units".
+PROMTOOL_UNIT_ABBREVIATIONS = {"s", "ms", "us", "ns", "sec", "b", "kb", "mb", "gb", "tb", "pb", "m", "h", "d"}
+
+
+def test_counter_names_of_the_kernel_carry_no_word_promtool_reads_as_a_unit():
+    for kernel, metric in _metrics.counter_names(KERNEL_6_18).items():
+        words = set(metric.split("_"))
+        assert not words & PROMTOOL_UNIT_ABBREVIATIONS, (kernel, metric)
 
 
 @EXAMPLES
