@@ -18,7 +18,9 @@ consumer):
 - Prometheus text exposition (format 0.0.4, what node_exporter's textfile
   collector reads): metric and label names, label values, HELP text;
 - assignments in files that systemd reads as ``EnvironmentFile=`` and a
-  shell sources, such as Debian's /etc/default/* (one reading both agree on).
+  shell sources, such as Debian's /etc/default/* (one reading both agree on);
+- HTML text and attribute values, and Markdown table cells (the fleet
+  report).
 
 A renderer refuses a value only when the format cannot carry it; every
 function raises QuoteError with the reason, and the caller adds the name of
@@ -832,3 +834,68 @@ def environment_file_read(lines, name):
                              "quotes without \\, $ and `, and nothing after the value)" % (index + 1, name, raw))
         found = ("".join(a or b or c for a, b, c in _ENV_SEGMENT.findall(raw.rstrip(" \t"))), index)
     return found
+
+
+# ---------------------------------------------------------------- HTML and Markdown
+#
+# The fleet report's two pages. In HTML text and in a double-quoted
+# attribute value, &, <, >, " and ' are written as character references and
+# everything else as it is; the page is UTF-8. The characters an HTML
+# parser does not hand back as they were (NUL, the other C0 and C1 controls
+# but tab and line feed, DEL, carriage return, noncharacters, lone
+# surrogates) are refused. Values are first made visible with
+# ``visible()``, which writes such characters as Python escapes.
+#
+# In a Markdown (CommonMark, GitHub's tables) table cell every ASCII
+# punctuation character is backslash-escaped (CommonMark reads any of them
+# so, and a cell's | only so); a cell holds no line break.
+
+_HTML_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"}
+_MARKDOWN_PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+
+
+def _html_bad(char):
+    code = ord(char)
+    if char in "\t\n":
+        return False
+    return (code < 0x20 or 0x7f <= code <= 0x9f or 0xd800 <= code <= 0xdfff
+            or 0xfdd0 <= code <= 0xfdef or code & 0xfffe == 0xfffe)
+
+
+def visible(value):
+    """A scalar as text in which every character an HTML or Markdown reader
+    would not hand back as it is (see above) is written as a Python escape
+    (``\\x00``, ``\\u2028``): what the report shows of a value that carries
+    one."""
+    text = _text(value)
+    out = []
+    for char in text:
+        code = ord(char)
+        if _html_bad(char) or char in "\t\n\u2028\u2029":
+            out.append("\\x%02x" % code if code < 0x100 else "\\u%04x" % code if code < 0x10000 else "\\U%08x" % code)
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def html_text(value):
+    """``value`` as HTML text or a double-quoted attribute value, read back
+    by an HTML parser as exactly ``value``."""
+    text = _text(value)
+    for char in text:
+        if _html_bad(char):
+            raise QuoteError("contains %r, which an HTML page does not carry as it is" % (char,))
+    _encodable(text)
+    return "".join(_HTML_ESCAPES.get(char, char) for char in text)
+
+
+def markdown_cell(value):
+    """``value`` as the text of a Markdown table cell, read back as exactly
+    ``value`` (its leading and trailing blanks aside, which a cell trims)."""
+    text = _text(value)
+    _no_nul(text)
+    _encodable(text)
+    for char in text:
+        if char in "\r\n\u2028\u2029":
+            raise QuoteError("contains a line break, which a Markdown table cell cannot carry")
+    return "".join("\\" + char if char in _MARKDOWN_PUNCTUATION else char for char in text)
