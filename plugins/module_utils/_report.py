@@ -168,13 +168,13 @@ def _limits_text(entry):
 
 
 def _columns(entry):
-    """The table's cells, as text, in order."""
+    """The table's cells, each a list of lines, in order."""
     return [
-        entry["host"], entry["role"], _usable_text(entry),
-        "; ".join(_endpoint_text(e) for e in entry["endpoints"]) or "none",
-        _limits_text(entry),
-        "unknown" if entry["in_step"] is None else "in step" if entry["in_step"] else "; ".join(entry["drift"]),
-        _ratio_text(entry), "; ".join(entry["flags"]) or "-",
+        [entry["host"]], [entry["role"]], [_usable_text(entry)],
+        [_endpoint_text(e) for e in entry["endpoints"]] or ["none"],
+        [_limits_text(entry)],
+        ["unknown"] if entry["in_step"] is None else ["in step"] if entry["in_step"] else entry["drift"],
+        [_ratio_text(entry)], entry["flags"] or ["-"],
     ]
 
 
@@ -199,7 +199,7 @@ def markdown(report):
                    report["fallback_threshold"], report["min_attempts"])), "",
              "| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
     for entry in report["hosts"]:
-        lines.append("| " + " | ".join(_m(cell) for cell in _columns(entry)) + " |")
+        lines.append("| " + " | ".join("<br>".join(_m(line) for line in cell) for cell in _columns(entry)) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -254,11 +254,12 @@ def html(report):
     rows = []
     for entry in report["hosts"]:
         cells = _columns(entry)
-        classes = ["", "", "ok" if entry["usable"] else "bad", "", "",
-                   "ok" if entry["in_step"] else "bad", "", "bad" if entry["flags"] else ""]
+        state = {True: "ok", False: "bad", None: ""}
+        classes = ["", "", state[entry["usable"]], "", "", state[entry["in_step"]], "", "bad" if entry["flags"] else ""]
         rows.append('<tr class="%s" data-host="%s">%s</tr>' % (
             "flagged" if entry["flags"] else "in-order", _h(entry["host"]),
-            "".join('<td%s>%s</td>' % (' class="%s"' % c if c else "", _h(cell)) for c, cell in zip(classes, cells))))
+            "".join('<td%s>%s</td>' % (' class="%s"' % c if c else "", "<br>".join(_h(line) for line in cell))
+                    for c, cell in zip(classes, cells))))
     return "\n".join([
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8"><title>MPTCP fleet report</title>',

@@ -16,8 +16,11 @@ __metaclass__ = type
 
 import json
 import os
+import shutil
+import struct
 import subprocess
 import time
+import zlib
 
 from html.parser import HTMLParser
 
@@ -26,6 +29,8 @@ import yaml
 
 from conftest import INTERPRETERS, REPO, VENV_BIN, ip, shell_wrapper, stop_process
 from test_metrics import CLIENT, SERVER, Pair
+
+from ansible_collections.mptcp.linux.plugins.filter.fleet_report import fleet_report
 
 ATTEMPTS = ("MPCapableSYNTX", "MPCapableSYNRX")
 FALLBACKS = ("MPCapableFallbackSYNACK", "MPCapableFallbackACK", "MPCapableSYNTXDrop")
@@ -189,3 +194,91 @@ def test_report_after_a_transfer_and_a_fallback(pair, collections_path, tmp_path
     rows = [line for line in (out / "report.md").read_text().splitlines() if line.startswith("| ")]
     assert len(rows) == 4 and rows[0].startswith("| Host | Role |")
     assert any(line.startswith("| gone\\<b\\> |") for line in rows)
+
+
+# A fleet of six for the browser: one host flagged for its ratio, one that
+# drifted, one without attempts, one unusable, one without data.
+def _sample_host(ratio_counts, usable=True, drift=(), add_addr_accepted=2):
+    attempts, fallbacks = ratio_counts
+    return {"info": {"usable": usable, "usable_reason": "socket(AF_INET, SOCK_STREAM, IPPROTO_MPTCP) succeeded"
+                     if usable else "ENOPROTOOPT: net.mptcp.enabled is 0", "kernel": "6.12.48",
+                     "endpoints": [{"address": "192.0.2.%d" % (attempts % 250 + 1), "id": 1, "flags": ["subflow"],
+                                    "dev": "eth1", "port": None}],
+                     "limits": {"subflows": 2, "add_addr_accepted": add_addr_accepted},
+                     "counters": {"MPCapableSYNTX": attempts, "MPCapableSYNRX": 0, "MPCapableFallbackSYNACK": fallbacks,
+                                  "MPCapableFallbackACK": 0, "MPCapableSYNTXDrop": 0}, "sysctl": {}, "connections": []},
+            "drift": {"endpoints_managed": True, "endpoint_commands": list(drift), "limits_wanted": {}}}
+
+
+SAMPLE = {
+    "edge-1": _sample_host((420, 12)), "edge-2": _sample_host((380, 301)),
+    "edge-3": _sample_host((150, 9), drift=["ip mptcp endpoint add 198.51.100.7 id 2 subflow dev eth2"],
+                           add_addr_accepted=0),
+    "db-1": _sample_host((0, 0)), "legacy-1": _sample_host((0, 0), usable=False), "lost-1": None,
+}
+FLAGGED_BAR, PLAIN_BAR, FLAGGED_ROW = (0xC0, 0x39, 0x2B), (0x2E, 0x86, 0xC1), (0xFD, 0xEC, 0xEA)
+
+
+def png_pixels(data):
+    """The set of RGB colours of an 8-bit, non-interlaced RGB or RGBA PNG
+    (what Chromium writes), decoded with zlib: no image library needed."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, chunks, header = 8, [], None
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + length]
+        if kind == b"IHDR":
+            header = struct.unpack(">IIBBBBB", body)
+        elif kind == b"IDAT":
+            chunks.append(body)
+        pos += 12 + length
+    width, height, depth, colour, dummy, dummy, interlace = header
+    assert depth == 8 and colour in (2, 6) and interlace == 0, header
+    step = 3 if colour == 2 else 4
+    raw, stride, colours = zlib.decompress(b"".join(chunks)), width * step, set()
+    previous = bytearray(stride)
+    for y in range(height):
+        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for i in range(stride):
+            left = line[i - step] if i >= step else 0
+            up, corner = previous[i], previous[i - step] if i >= step else 0
+            if kind == 1:
+                line[i] = (line[i] + left) & 0xFF
+            elif kind == 2:
+                line[i] = (line[i] + up) & 0xFF
+            elif kind == 3:
+                line[i] = (line[i] + (left + up) // 2) & 0xFF
+            elif kind == 4:
+                p = left + up - corner
+                pa, pb, pc = abs(p - left), abs(p - up), abs(p - corner)
+                line[i] = (line[i] + (left if pa <= pb and pa <= pc else up if pb <= pc else corner)) & 0xFF
+        colours.update(tuple(line[x:x + 3]) for x in range(0, stride, step))
+        previous = line
+    return colours
+
+
+CHROMIUM = shutil.which("chromium")
+
+
+@pytest.mark.skipif(not CHROMIUM, reason="no chromium (Debian's chromium package)")
+def test_chromium_renders_the_table_and_the_chart(tmp_path):
+    """Headless Chromium opens the page from a file: the DOM it built has
+    the table and the chart, and its screenshot shows the flagged row and
+    both kinds of bar. MPTCP_REPORT_SCREENSHOT=PATH keeps the screenshot
+    (docs/images/report.png)."""
+    page = tmp_path / "index.html"
+    page.write_text(fleet_report(SAMPLE, format="html", generated="2026-12-01 12:00:00 UTC",
+                                 servers=["db-1"], clients=["edge-1", "edge-2", "edge-3"]), encoding="utf-8")
+    shot = tmp_path / "report.png"
+    browser = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--hide-scrollbars",
+               "--user-data-dir=%s" % (tmp_path / "profile"), "--window-size=1280,1000"]
+    dom = subprocess.run(browser + ["--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120, check=True)
+    parsed = Page()
+    parsed.feed(dom.stdout)
+    assert sorted(parsed.rows) == sorted(SAMPLE) and all(len(cells) == 8 for cells in parsed.rows.values())
+    assert sorted(parsed.bars) == ["edge-1", "edge-2", "edge-3"]
+    subprocess.run(browser + ["--screenshot=%s" % shot, page.as_uri()], capture_output=True, timeout=120, check=True)
+    colours = png_pixels(shot.read_bytes())
+    assert FLAGGED_BAR in colours and PLAIN_BAR in colours and FLAGGED_ROW in colours
+    if os.environ.get("MPTCP_REPORT_SCREENSHOT"):
+        shutil.copyfile(str(shot), os.environ["MPTCP_REPORT_SCREENSHOT"])
