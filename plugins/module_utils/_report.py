@@ -49,7 +49,7 @@ def _endpoint_text(endpoint):
         words.append("port %s" % endpoint["port"])
     if endpoint.get("id") is not None:
         words.append("id %s" % endpoint["id"])
-    words.extend(flag for flag in endpoint.get("flags") or [] if flag != "implicit")
+    words.extend(endpoint.get("flags") or [])
     if endpoint.get("dev"):
         words.append("dev %s" % endpoint["dev"])
     return " ".join(word for word in words if word)
