@@ -921,8 +921,8 @@ def prometheus_text(data):
                 if label.startswith("__") or label in labels:
                     raise Refused("reserved or repeated label name %s" % label)
                 pos = _prom_skip_blanks(data, pos)
-                if data[pos:pos + 2] != b'="' and not (data[pos:pos + 1] == b"=" and
-                                                      data[_prom_skip_blanks(data, pos + 1):][:1] == b'"'):
+                spaced = data[pos:pos + 1] == b"=" and data[_prom_skip_blanks(data, pos + 1):][:1] == b'"'
+                if data[pos:pos + 2] != b'="' and not spaced:
                     raise Refused("expected =\" after label name %s" % label)
                 pos = _prom_skip_blanks(data, pos + 1) + 1
                 value, pos = _prom_escaped(data, pos, b'"', {b"\\": b"\\", b'"': b'"', b"n": b"\n"},

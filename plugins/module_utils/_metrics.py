@@ -20,6 +20,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import math
 import os
 import re
 import sys
@@ -105,9 +106,9 @@ def _number(value):
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, float):
-        if value != value:
+        if math.isnan(value):
             return "NaN"
-        if value in (float("inf"), float("-inf")):
+        if math.isinf(value):
             return "+Inf" if value > 0 else "-Inf"
         return repr(value)
     return "%d" % value
@@ -242,4 +243,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

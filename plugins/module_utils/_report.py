@@ -231,11 +231,11 @@ def chart(report):
             out.append('<text class="na" x="%d" y="%d" font-size="10" text-anchor="middle" fill="#888">n/a</text>'
                        % (x + _BAR // 2, base - 4))
         else:
-            bar = max(ratio * _HEIGHT, 1.0)
+            height = max(ratio * _HEIGHT, 1.0)
             colour = "#c0392b" if entry["flags"] and ratio > report["fallback_threshold"] else "#2e86c1"
             out.append('<rect class="bar" data-host="%s" data-ratio="%.4f" x="%d" y="%.1f" width="%d" height="%.1f" '
                        'fill="%s"><title>%s: %s</title></rect>'
-                       % (label, ratio, x, base - bar, _BAR, bar, colour, label, _h(_ratio_text(entry))))
+                       % (label, ratio, x, base - height, _BAR, height, colour, label, _h(_ratio_text(entry))))
         out.append('<text x="%d" y="%d" font-size="10" transform="rotate(60 %d %d)">%s</text>'
                    % (x + 4, base + 12, x + 4, base + 12, label))
     out.append('<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#333"/>' % (_LEFT, base, width, base))

@@ -164,8 +164,8 @@ def test_report_after_a_transfer_and_a_fallback(pair, collections_path, tmp_path
     assert hosts["cli"]["in_step"] is False
     assert any("10.72.2.1" in line or "id 5" in line for line in hosts["cli"]["drift"]), hosts["cli"]["drift"]
     assert "limits: add_addr_accepted 0, site.yml sets 2" in hosts["cli"]["drift"]
-    assert [flag.split(":")[0] for flag in hosts["cli"]["flags"]] == ["fallback ratio 0.50 above 0.20",
-                                                                       "add_addr_accepted 0 on a client"]
+    assert [flag.split(":")[0] for flag in hosts["cli"]["flags"]] == [
+        "fallback ratio 0.50 above 0.20", "add_addr_accepted 0 on a client"]
     assert hosts["gone<b>"]["reached"] is False and hosts["gone<b>"]["flags"][0].startswith("no data")
     assert report["summary"] == {"hosts": 3, "usable": 2, "drifted": 1, "flagged": 2}
 

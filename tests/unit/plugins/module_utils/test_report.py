@@ -29,9 +29,8 @@ from ansible.errors import AnsibleFilterError
 EXAMPLES = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # What breaks HTML and Markdown: their punctuation, blanks, controls, line
 # breaks, NUL, noncharacters, lone surrogates, non-ASCII.
-NASTY = st.text(alphabet=st.one_of(st.sampled_from(list("<>&\"'`*_[]()!#|\\~:.-+ \t\r\n\x00\x01\x0b\x7f\x85"
-                                                             "\u2028\ufffe\ud800\u00e9\U0001f600")),
-                                   st.characters()), max_size=30)
+NASTY_CHARACTERS = list("<>&\"'`*_[]()!#|\\~:.-+ \t\r\n\x00\x01\x0b\x7f\x85\u2028\ufffe\ud800\u00e9\U0001f600")
+NASTY = st.text(alphabet=st.one_of(st.sampled_from(NASTY_CHARACTERS), st.characters()), max_size=30)
 
 
 class Texts(HTMLParser):
@@ -142,10 +141,10 @@ def test_a_host_in_step_without_flags():
 
 
 def test_drift_lists_what_site_would_change():
-    entry = _report.build({"c": host(endpoint_commands=["ip mptcp endpoint add 192.0.2.9 id 2 subflow"],
-                                      limits_wanted={"subflows": 4, "add_addr_accepted": 0},
-                                      sysctls_pending=["path_manager"], sysctls_wanted={"path_manager": "userspace"})},
-                          clients=["c"])["hosts"][0]
+    changed = host(endpoint_commands=["ip mptcp endpoint add 192.0.2.9 id 2 subflow"],
+                   limits_wanted={"subflows": 4, "add_addr_accepted": 0},
+                   sysctls_pending=["path_manager"], sysctls_wanted={"path_manager": "userspace"})
+    entry = _report.build({"c": changed}, clients=["c"])["hosts"][0]
     assert entry["drift"] == ["ip mptcp endpoint add 192.0.2.9 id 2 subflow", "limits: subflows 2, site.yml sets 4",
                               "net.mptcp.path_manager: kernel, site.yml sets userspace"]
     assert entry["in_step"] is False
