@@ -8,7 +8,11 @@ links, around a real MPTCP transfer on two subflows and a connection that
 falls back to TCP (an MPTCP client against a plain TCP listener). The
 oracle is ``nstat -asz`` read independently in the same namespace, ``ip
 mptcp`` and ``ss -M``; ``promtool check metrics`` (Debian's prometheus
-package) lints the file when it is installed.
+package) lints the file when it is installed. Debian's node_exporter, when
+installed, runs in the client namespace with its netstat fields extended
+as the role extends them and its textfile collector on the exporter's
+directory: its scrape must give every MPTcpExt counter as nstat does, and
+the exporter's gauges.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -28,6 +32,7 @@ import pytest
 
 from conftest import INTERPRETERS, REPO, ip, stop_process
 
+from ansible_collections.mptcp.linux.plugins.filter import node_exporter_netstat_fields as netstat_fields
 from ansible_collections.mptcp.linux.tests import quote_consumers as consumer
 
 MODULE = "ansible_collections.mptcp.linux.plugins.module_utils._metrics"
@@ -146,6 +151,36 @@ def export(pair, python, exporter_path, output):
     return parsed, samples
 
 
+NODE_EXPORTER = shutil.which("prometheus-node-exporter")
+FETCH = "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())"
+
+
+def node_exporter_scrape(pair, textfile_dir):
+    """Debian's node_exporter in the client namespace, with the netstat
+    fields extended as the role extends them (from its --help default) and
+    the textfile collector on the exporter's directory: one scrape, parsed;
+    None without node_exporter."""
+    if not NODE_EXPORTER:
+        return None
+    help_text = subprocess.run([NODE_EXPORTER, "--help"], capture_output=True, text=True, check=False)
+    argv = netstat_fields.extend_words(["--collector.disable-defaults", "--collector.netstat", "--collector.textfile",
+                                        "--collector.textfile.directory=%s" % textfile_dir,
+                                        "--web.listen-address=127.0.0.1:9100"], help_text.stdout + help_text.stderr)
+    assert argv[-1].endswith("|^MPTcpExt_")  # the default, read from --help, extended
+    proc = subprocess.Popen(["ip", "netns", "exec", pair.cli, NODE_EXPORTER] + argv,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for dummy in range(100):
+            got = subprocess.run(["ip", "netns", "exec", pair.cli, sys.executable, "-c", FETCH,
+                                  "http://127.0.0.1:9100/metrics"], capture_output=True, check=False)
+            if got.returncode == 0:
+                return consumer.prometheus_text(got.stdout)
+            time.sleep(0.1)
+        raise AssertionError("node_exporter did not answer: %s" % got.stderr.decode())
+    finally:
+        stop_process(proc)
+
+
 def counters_of(parsed, samples):
     """{kernel name: value} from the MPTcpExt families, whose HELP names the kernel counter."""
     result = {}
@@ -200,9 +235,22 @@ def test_exported_counters_match_nstat_around_a_transfer_and_a_fallback(pair, ex
         parsed, after = export(pair, python, exporter_path, output)
         exported_after = counters_of(parsed, after)
         assert pair.nstat() == nstat_after  # nothing moved while the exporter ran
+        scraped = node_exporter_scrape(pair, output.parent)
+        assert pair.nstat() == nstat_after
     finally:
         server.stdin.close()
         stop_process(server)
+
+    if scraped is not None:
+        # node_exporter's netstat collector, its fields as the role extends them: every MPTcpExt counter
+        netstat = dict((name[len("node_netstat_MPTcpExt_"):], value) for name, labels, value in scraped["samples"]
+                       if name.startswith("node_netstat_MPTcpExt_"))
+        assert dict((k, int(float(v))) for k, v in netstat.items()) == nstat_after
+        # its textfile collector reads the exporter's file
+        textfile = dict((name, value) for name, labels, value in scraped["samples"] if name.startswith("mptcp_"))
+        assert textfile["mptcp_usable"] == "1" and textfile["mptcp_mp_capable_fallback_synack_total"] == "1"
+        errors = [value for name, labels, value in scraped["samples"] if name == "node_textfile_scrape_error"]
+        assert errors == ["0"]
 
     exported_delta = dict((k, exported_after[k] - exported_before[k]) for k in exported_after)
     nstat_delta = dict((k, nstat_after[k] - nstat_before[k]) for k in nstat_after)
