@@ -174,4 +174,7 @@ def test_where_systemd_runs_the_dry_run_plans_the_start(netns, collections_path,
              for d in r["diff"] if "after" in d][0]
     commands = [line for line in batch.splitlines() if line and not line.startswith("#")]
     assert commands == ["mptcp limits set subflows 2 add_addr_accepted 2"]
+    # ... and waits for no interface: a followed one may be plugged in later
+    unit = [d["after"] for d in run.result("Install the restore unit")["diff"] if "after" in d][0]
+    assert "After=network-online.target" in unit and "sys-subsystem-net-devices" not in unit, unit
     assert os.listdir(str(host.etc_upper)) == []
