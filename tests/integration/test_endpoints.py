@@ -54,6 +54,22 @@ def test_dev_only_entries_expand_with_family_filter(runner, netns):
     ])
 
 
+def test_an_interface_without_an_address_is_skipped_when_asked(runner, netns):
+    """A lease gone (its address removed, its endpoint still there): by
+    default the interface without an address is refused, nothing changed;
+    with empty_interfaces skip it makes no endpoint and overridden deletes
+    the stale one."""
+    netns.ip("-4", "addr", "flush", "dev", "lan1")
+    netns.ip("mptcp", "endpoint", "add", "198.51.100.11", "id", "4", "dev", "lan1", "subflow")
+    config = [{"dev": "lan0", "family": "ipv4", "flags": ["subflow"]}, {"dev": "lan1", "family": "ipv4", "flags": ["subflow"]}]
+    before = netns.endpoints()
+    refused = runner.play([(M, {"netns": netns.name, "state": "overridden", "config": config}, {"ignore_errors": True})])[0]
+    assert refused.get("failed") and "config[1].dev: interface 'lan1' has no usable ipv4 address" in refused["msg"], refused
+    assert netns.endpoints() == before
+    converge(runner, netns, {"state": "overridden", "empty_interfaces": "skip", "config": config},
+             [ep("192.0.2.10", 1, ["subflow"], dev="lan0")])
+
+
 def test_flag_change_in_place_uses_set_flags(runner, netns):
     netns.ip("mptcp", "endpoint", "add", "192.0.2.10", "id", "5", "subflow")
     results = converge(runner, netns, {"config": [{"address": "192.0.2.10", "flags": ["subflow", "backup"]}]},
