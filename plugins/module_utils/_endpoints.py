@@ -30,6 +30,8 @@ FLAG_SINCE = {"signal": "5.6", "subflow": "5.6", "backup": "5.6", "fullmesh": "5
 MAX_ENDPOINTS = 8
 STATES = ("merged", "replaced", "overridden", "deleted", "gathered", "rendered", "parsed")
 FAMILIES = ("all", "ipv4", "ipv6")
+# What a dev-only entry does when its interface holds no usable address.
+EMPTY_INTERFACES = ("fail", "skip")
 # Linux's dev_valid_name(): 1 to 15 bytes, no '/', ':' or white space, not "." or "..".
 _IFNAME_RE = re.compile(r"[^\s/:]{1,15}")
 IFNAMSIZ = 16
@@ -200,10 +202,14 @@ def _holders(interfaces, address):
                   if any(a["address"] == address and not a["dadfailed"] for a in iface["addresses"]))
 
 
-def expand(entries, interfaces, state):
+def expand(entries, interfaces, state, empty="fail"):
     """Resolve ``dev`` against the host's interfaces: a dev-only entry becomes
     one entry per usable address. Raises EndpointError naming each problem;
     returns entries that all have an address (or an id, for deleted).
+
+    A dev-only entry whose interface holds no usable address is a problem
+    with EMPTY ``fail``; with ``skip`` it makes no entry (its addresses are
+    still to come, e.g. a DHCP lease).
 
     Except for deleted, an entry that gives both an address and a dev needs
     that interface to hold the address, and an entry with a port needs an
@@ -228,7 +234,7 @@ def expand(entries, interfaces, state):
             result.append(entry)
             continue
         addresses = usable_addresses(interfaces[dev], entry["family"])
-        if not addresses and state != "deleted":
+        if not addresses and state != "deleted" and empty != "skip":
             problems.append("%s.dev: interface %r has no usable %saddress (global scope, not link-local)"
                             % (where, dev, "" if entry["family"] == "all" else entry["family"] + " "))
         elif entry["id"] is not None and len(addresses) > 1:

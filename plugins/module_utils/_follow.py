@@ -144,10 +144,9 @@ def followed_endpoints(settings, interfaces):
     """The endpoints the followed entries make from INTERFACES: one per
     usable address of each followed interface that exists. An address that
     an explicit entry gives stays the explicit entry's."""
-    present = [e for e in settings.followed
-               if e["dev"] in interfaces and _endpoints.usable_addresses(interfaces[e["dev"]], e["family"])]
+    present = [e for e in settings.followed if e["dev"] in interfaces]
     explicit = set(_endpoints.key(e) for e in settings.explicit)
-    return [e for e in _endpoints.expand(present, interfaces, "merged") if _endpoints.key(e) not in explicit]
+    return [e for e in _endpoints.expand(present, interfaces, "merged", empty="skip") if _endpoints.key(e) not in explicit]
 
 
 def owned(endpoint, settings, ifindexes):

@@ -99,6 +99,22 @@ options:
         type: list
         elements: str
         choices: [signal, subflow, backup, fullmesh, laminar]
+  empty_interfaces:
+    description:
+      - What an entry with a O(config[].dev) and no O(config[].address) does
+        when that interface exists and holds no usable address (of its
+        O(config[].family)).
+      - V(fail) refuses the whole request, naming the entry.
+      - V(skip) makes no endpoint of it, for an interface whose addresses are
+        still to come, such as a DHCP lease. With O(state=overridden) the
+        endpoints still bound to it are then deleted like any other endpoint
+        the config does not give.
+      - An interface that does not exist is an error either way.
+      - Used with O(state=merged), O(state=replaced) and O(state=overridden).
+    type: str
+    choices: [fail, skip]
+    default: fail
+    version_added: 1.1.0
   running_config:
     description:
       - With O(state=parsed), the text to read, required. Only O(state=parsed) takes it.
@@ -350,6 +366,7 @@ def main():
             family=dict(type="str", choices=list(_endpoints.FAMILIES)),
             flags=dict(type="list", elements="str", choices=list(_endpoints.FLAGS)),
         )),
+        empty_interfaces=dict(type="str", default="fail", choices=list(_endpoints.EMPTY_INTERFACES)),
         running_config=dict(type="str"),
         state=dict(type="str", default="merged", choices=list(_endpoints.STATES)),
     )
@@ -399,7 +416,7 @@ def main():
         before = client.endpoints()
         interfaces = _netlink.interfaces() if entries or before else {}
         try:
-            expanded = _endpoints.expand(entries, interfaces, state)
+            expanded = _endpoints.expand(entries, interfaces, state, module.params["empty_interfaces"])
             actions, after = _endpoints.plan(before, expanded if entries else None, state)
         except _endpoints.EndpointError as exc:
             module.fail_json(msg=str(exc), before=_shown(before))

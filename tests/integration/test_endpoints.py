@@ -5,6 +5,7 @@ from __future__ import absolute_import, division, print_function
 
 import pathlib
 import subprocess
+from unittest import mock
 
 import pytest
 
@@ -52,6 +53,23 @@ def test_dev_only_entries_expand_with_family_filter(runner, netns):
         ep("198.51.100.99", 2, ["subflow"], dev="lan1"),
         ep("2001:db8::10", 3, ["signal"], dev="lan0"),
     ])
+
+
+def test_an_interface_without_an_address_is_skipped_when_asked(runner, netns):
+    """A lease gone (its address removed, its endpoint still there): by
+    default the interface without an address is refused, nothing changed;
+    with empty_interfaces skip it makes no endpoint and overridden deletes
+    the stale one."""
+    netns.ip("-4", "addr", "flush", "dev", "lan1")
+    netns.ip("mptcp", "endpoint", "add", "198.51.100.11", "id", "4", "dev", "lan1", "subflow")
+    config = [{"dev": "lan0", "family": "ipv4", "flags": ["subflow"]}, {"dev": "lan1", "family": "ipv4", "flags": ["subflow"]}]
+    before = netns.endpoints()
+    refused = runner.play([(M, {"netns": netns.name, "state": "overridden", "config": config}, {"ignore_errors": True})])[0]
+    assert refused.get("failed") and "config[1].dev: interface 'lan1' has no usable ipv4 address" in refused["msg"], refused
+    assert netns.endpoints() == before
+    # the id is the kernel's choice
+    converge(runner, netns, {"state": "overridden", "empty_interfaces": "skip", "config": config},
+             [ep("192.0.2.10", mock.ANY, ["subflow"], dev="lan0")])
 
 
 def test_flag_change_in_place_uses_set_flags(runner, netns):

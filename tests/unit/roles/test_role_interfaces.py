@@ -74,6 +74,20 @@ def test_handlers_listen_on_private_topics_that_tasks_notify(role):
 
 
 @pytest.mark.parametrize("role", ALL_ROLES)
+def test_systemd_analyze_verify_checks_no_man_pages(role):
+    """Every systemd-analyze verify a role runs passes --man=no: it would
+    otherwise run man for each Documentation=man:... of the units and fail
+    on hosts without man pages (minimal and cloud images leave them out)."""
+    for path in glob.glob(role_path(role, "tasks", "*.yml")):
+        with open(path) as handle:
+            text = handle.read()
+        for start in [i for i in range(len(text)) if text.startswith("systemd-analyze", i)]:
+            line = text[start:text.index("\n", start)]
+            if "verify" in line:
+                assert "--man=no" in line, "%s: %s" % (os.path.relpath(path, ROLES), line)
+
+
+@pytest.mark.parametrize("role", ALL_ROLES)
 def test_readme_keeps_the_generated_section_markers(role):
     with open(role_path(role, "README.md")) as handle:
         text = handle.read()

@@ -260,6 +260,18 @@ def test_expand_dev_without_usable_address_is_an_error(dev, family, words):
     assert problems_of(excinfo) == ["config[0].dev: %s (global scope, not link-local)" % words]
 
 
+@pytest.mark.parametrize("dev, family", [("lo", "all"), ("dummy0", "all"), ("eth1", "ipv6")])
+def test_expand_dev_without_usable_address_makes_nothing_when_skipped(dev, family):
+    entries = ep.validate([GOOD, {"dev": dev, "family": family, "flags": ["subflow"]}], "overridden")
+    assert [e["address"] for e in ep.expand(entries, INTERFACES, "overridden", empty="skip")] == [GOOD["address"]]
+
+
+def test_expand_skip_still_refuses_a_missing_interface():
+    entries = ep.validate([{"dev": "eth9", "flags": ["subflow"]}], "merged")
+    with pytest.raises(EndpointError, match=r"config\[0\]\.dev: interface 'eth9' does not exist"):
+        ep.expand(entries, INTERFACES, "merged", empty="skip")
+
+
 def test_expand_id_with_a_multi_address_dev_is_an_error():
     with pytest.raises(EndpointError) as excinfo:
         entries_for([{"dev": "eth0", "id": 5}])
