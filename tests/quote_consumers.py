@@ -18,7 +18,11 @@ parsers. They work on bytes, as the C code does.
   path_simplify() and path_is_normalized();
 - nginx (1.22 to 1.29): src/core/ngx_conf_file.c ngx_conf_read_token()
   with its 4096-byte buffer, and the block structure of ngx_conf_parse();
-- iproute2 (6.1 to 6.18): lib/utils.c getcmdline() and makeargs().
+- iproute2 (6.1 to 6.18): lib/utils.c getcmdline() and makeargs();
+- Prometheus text exposition format 0.0.4 as prometheus/common's
+  expfmt/text_parse.go (TextParser, which node_exporter's textfile
+  collector uses) reads it: its states for comments, HELP/TYPE, metric
+  names, label pairs and values, with their escapes.
 
 Where the C code walks a run of ordinary characters one at a time, the
 ports copy the run at once (a regular expression finds its end); the
@@ -807,3 +811,139 @@ def ip_batch(data):
         if argv:
             commands.append(argv)
     return commands
+
+
+# ---------------------------------------------------------------- Prometheus
+
+PROM_BLANKS = b" \t"
+_PROM_METRIC_START = re.compile(rb"[a-zA-Z_:]")
+_PROM_METRIC_CHARS = re.compile(rb"[a-zA-Z0-9_:]*")
+_PROM_LABEL_START = re.compile(rb"[a-zA-Z_]")
+_PROM_LABEL_CHARS = re.compile(rb"[a-zA-Z0-9_]*")
+_PROM_TYPES = (b"counter", b"gauge", b"histogram", b"summary", b"untyped")
+
+
+def _prom_skip_blanks(data, pos):
+    while pos < len(data) and data[pos:pos + 1] in (b" ", b"\t"):
+        pos += 1
+    return pos
+
+
+def _prom_token(data, pos, start, chars, what):
+    if not start.match(data, pos):
+        raise Refused("invalid %s at byte %d" % (what, pos))
+    end = chars.match(data, pos + 1).end()
+    return data[pos:end], end
+
+
+def _prom_escaped(data, pos, stop, escapes, what):
+    """Bytes up to ``stop`` (a quote, or the line feed), with the escapes
+    the reader knows; any other escape is an error, as in the Go reader."""
+    out = bytearray()
+    while True:
+        if pos >= len(data):
+            raise Refused("%s runs to the end of the input" % what)
+        char = data[pos:pos + 1]
+        if char == stop:
+            return bytes(out), pos + 1
+        if char == b"\n" and stop != b"\n":
+            raise Refused("line feed inside a %s" % what)
+        if char == b"\\":
+            escape = data[pos + 1:pos + 2]
+            if escape not in escapes:
+                raise Refused("invalid escape sequence \\%r in a %s" % (escape, what))
+            out += escapes[escape]
+            pos += 2
+            continue
+        out += char
+        pos += 1
+
+
+def _prom_utf8(raw, what):
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Refused("%s is not valid UTF-8" % what)
+
+
+def prometheus_text(data):
+    """{"help": {name: text}, "type": {name: kind}, "samples": [(name,
+    {label: value}, value text)]} of a text exposition, or Refused."""
+    result = {"help": {}, "type": {}, "samples": []}
+    pos = 0
+    while pos < len(data):
+        pos = _prom_skip_blanks(data, pos)
+        if data[pos:pos + 1] == b"\n":
+            pos += 1
+            continue
+        if data[pos:pos + 1] == b"#":
+            pos = _prom_skip_blanks(data, pos + 1)
+            end = pos
+            while end < len(data) and data[end:end + 1] not in b" \t\n":
+                end += 1
+            keyword = data[pos:end]
+            if keyword not in (b"HELP", b"TYPE") or data[end:end + 1] in (b"\n", b""):
+                stop = data.find(b"\n", end)
+                pos = len(data) if stop < 0 else stop + 1
+                continue
+            pos = _prom_skip_blanks(data, end)
+            name, pos = _prom_token(data, pos, _PROM_METRIC_START, _PROM_METRIC_CHARS, "metric name")
+            name = name.decode("ascii")
+            if data[pos:pos + 1] == b"\n":
+                text, pos = b"", pos + 1
+            else:
+                pos = _prom_skip_blanks(data, pos)
+                if keyword == b"HELP":
+                    text, pos = _prom_escaped(data, pos, b"\n", {b"\\": b"\\", b"n": b"\n"}, "HELP text")
+                else:
+                    stop = data.find(b"\n", pos)
+                    stop = len(data) if stop < 0 else stop
+                    text, pos = data[pos:stop].rstrip(b" \t"), stop + 1
+            key = "help" if keyword == b"HELP" else "type"
+            if name in result[key]:
+                raise Refused("second %s line for %s" % (keyword.decode(), name))
+            if key == "type":
+                if text not in _PROM_TYPES:
+                    raise Refused("unknown metric type %r" % text)
+                text = text.decode()
+            else:
+                text = _prom_utf8(text, "HELP text")
+            result[key][name] = text
+            continue
+        name, pos = _prom_token(data, pos, _PROM_METRIC_START, _PROM_METRIC_CHARS, "metric name")
+        labels = {}
+        pos = _prom_skip_blanks(data, pos)
+        if data[pos:pos + 1] == b"{":
+            pos = _prom_skip_blanks(data, pos + 1)
+            while data[pos:pos + 1] != b"}":
+                label, pos = _prom_token(data, pos, _PROM_LABEL_START, _PROM_LABEL_CHARS, "label name")
+                label = label.decode("ascii")
+                if label.startswith("__") or label in labels:
+                    raise Refused("reserved or repeated label name %s" % label)
+                pos = _prom_skip_blanks(data, pos)
+                spaced = data[pos:pos + 1] == b"=" and data[_prom_skip_blanks(data, pos + 1):][:1] == b'"'
+                if data[pos:pos + 2] != b'="' and not spaced:
+                    raise Refused("expected =\" after label name %s" % label)
+                pos = _prom_skip_blanks(data, pos + 1) + 1
+                value, pos = _prom_escaped(data, pos, b'"', {b"\\": b"\\", b'"': b'"', b"n": b"\n"},
+                                           "label value")
+                labels[label] = _prom_utf8(value, "label value")
+                pos = _prom_skip_blanks(data, pos)
+                if data[pos:pos + 1] == b",":
+                    pos = _prom_skip_blanks(data, pos + 1)
+                elif data[pos:pos + 1] != b"}":
+                    raise Refused("expected , or } after a label value at byte %d" % pos)
+            pos += 1
+        pos = _prom_skip_blanks(data, pos)
+        stop = data.find(b"\n", pos)
+        stop = len(data) if stop < 0 else stop
+        words = data[pos:stop].split()
+        if not words or len(words) > 2:
+            raise Refused("expected a value (and a timestamp) after %s" % name.decode())
+        try:
+            float(words[0].decode("ascii"))
+        except ValueError:
+            raise Refused("%r is not a sample value" % words[0])
+        result["samples"].append((name.decode("ascii"), labels, words[0].decode("ascii")))
+        pos = stop + 1
+    return result

@@ -8,7 +8,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 name: follow_files
-short_description: The files of the follow endpoint manager's program, for mptcp.linux.staged_files
+short_description: The files of the follow service's or the metrics exporter's program, for mptcp.linux.staged_files
 version_added: 1.0.0
 author: mptcp.linux maintainers (@mptcp-linux)
 description:
@@ -21,6 +21,8 @@ description:
   - Each file goes to O(_input)C(/ansible_collections/mptcp/linux/plugins/module_utils/),
     where C(python3 -m ansible_collections.mptcp.linux.plugins.module_utils._follow)
     finds it with O(_input) on C(PYTHONPATH).
+  - With O(program=metrics), the files of the textfile metrics exporter
+    (C(module_utils/_metrics.py) and what it imports) instead.
 options:
   _input:
     description: The directory the program is installed under (an absolute path).
@@ -31,6 +33,11 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  program:
+    description: Whose files; V(metrics) added in 1.1.0.
+    type: str
+    choices: [follow, metrics]
+    default: follow
 """
 
 EXAMPLES = r"""
@@ -56,19 +63,24 @@ import os
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.mptcp.linux.plugins.module_utils import _follow
+from ansible_collections.mptcp.linux.plugins.module_utils import _follow, _metrics
 
 PACKAGE = ("ansible_collections", "mptcp", "linux", "plugins", "module_utils")
 
 
-def follow_files(lib_dir, state="present"):
+PROGRAMS = {"follow": _follow, "metrics": _metrics}
+
+
+def follow_files(lib_dir, state="present", program="follow"):
     if not isinstance(lib_dir, str) or not lib_dir.startswith("/"):
         raise AnsibleFilterError("follow_files: %r is not an absolute path" % (lib_dir,))
     if state not in ("present", "absent"):
         raise AnsibleFilterError("follow_files: state must be present or absent, not %r" % (state,))
+    if program not in PROGRAMS:
+        raise AnsibleFilterError("follow_files: program must be follow or metrics, not %r" % (program,))
     source = os.path.dirname(os.path.abspath(_follow.__file__))
     files = []
-    for name in _follow.SHIPPED:
+    for name in PROGRAMS[program].SHIPPED:
         entry = {"path": os.path.join(lib_dir, *PACKAGE + (name,))}
         if state == "absent":
             entry["state"] = "absent"

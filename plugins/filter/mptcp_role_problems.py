@@ -56,6 +56,9 @@ _value:
   sample: ["mptcp_limits_subflows must be 0 to 8, not 9"]
 """
 
+import posixpath
+import re
+
 from ansible_collections.mptcp.linux.plugins.filter.unsafe_values import unsafe_values
 from ansible_collections.mptcp.linux.plugins.module_utils._common import LIMIT_MAX
 from ansible_collections.mptcp.linux.plugins.module_utils._endpoints import valid_ifname
@@ -88,7 +91,8 @@ def mptcp_role_problems(variables, interfaces, systemd):
     given = dict((k, v) for k, v in (variables or {}).items() if v is not None)
     manager = given.get("mptcp_endpoint_manager", "static")
     problems = []
-    for name in ("mptcp_endpoints", "mptcp_endpoint_interfaces", "mptcp_sysctls", "mptcp_scheduler", "mptcp_restore_dir"):
+    for name in ("mptcp_endpoints", "mptcp_endpoint_interfaces", "mptcp_sysctls", "mptcp_scheduler", "mptcp_restore_dir",
+                 "mptcp_metrics_textfile_dir", "mptcp_metrics_interval"):
         problems.extend(unsafe_values(given.get(name, ""), name))
     problems.extend("interface name %s: not a Linux interface name (1 to 15 characters, no /, : or blank)" % name
                     for name in interfaces if not valid_ifname(str(name)))
@@ -119,6 +123,34 @@ def mptcp_role_problems(variables, interfaces, systemd):
     if manager == "mptcpd" and _bool(given.get("mptcpd_manage_service", True)) and not systemd:
         problems.append("mptcp_endpoint_manager mptcpd needs systemd to run mptcp.service, which is not running here "
                         "(no /run/systemd/system); set mptcpd_manage_service: false to only configure mptcpd")
+    problems.extend(_metrics_problems(given))
+    return problems
+
+
+# systemd.time(7) time spans: numbers with units, "1min 30s"; at least 1s
+# between two runs of the exporter is left to the administrator.
+_TIME_SPAN = re.compile(r"[ \t]*(?:[0-9]+(?:\.[0-9]+)?[ \t]*(?:usec|us|msec|ms|seconds|second|sec|s|minutes|minute|min|m"
+                        r"|hours|hour|hr|h|days|day|d|weeks|week|w)?[ \t]*)+\Z")
+# ProtectSystem=full in mptcp-metrics.service: these are read-only to it.
+_READ_ONLY = ("/usr", "/boot", "/efi", "/etc")
+
+
+def _metrics_problems(given):
+    problems = []
+    if str(given.get("mptcp_metrics", False)).lower() not in ("true", "false", "yes", "no", "on", "off", "1", "0"):
+        problems.append("mptcp_metrics must be true or false, not %s" % given["mptcp_metrics"])
+    interval = given.get("mptcp_metrics_interval", "1min")
+    if isinstance(interval, bool) or not _TIME_SPAN.match(str(interval)) or not re.search(r"[1-9]", str(interval)):
+        problems.append("mptcp_metrics_interval must be a systemd time span such as 30s, 1min or 1min 30s, not %s" % (interval,))
+    directory = str(given.get("mptcp_metrics_textfile_dir", "/var/lib/prometheus/node-exporter"))
+    normal = posixpath.normpath(directory)
+    if not directory.startswith("/"):
+        problems.append("mptcp_metrics_textfile_dir must be an absolute path, not %s" % directory)
+    elif normal == "/" or any(normal == top or normal.startswith(top + "/") for top in _READ_ONLY):
+        problems.append("mptcp_metrics_textfile_dir must not be / or under %s, which mptcp-metrics.service sees read-only "
+                        "(ProtectSystem=full), not %s" % (", ".join(_READ_ONLY), directory))
+    if str(given.get("mptcp_metrics_node_exporter", "auto")).lower() not in ("auto", "true", "false"):
+        problems.append("mptcp_metrics_node_exporter must be auto, true or false, not %s" % given["mptcp_metrics_node_exporter"])
     return problems
 
 

@@ -14,7 +14,13 @@ consumer):
   (systemd.syntax(7), systemd.service(5) "Command lines", systemd-escape(1));
 - nginx configuration tokens, as ``ngx_conf_read_token()`` reads them;
 - ``ip -batch`` words, as iproute2's ``getcmdline()`` and ``makeargs()``
-  read them.
+  read them;
+- Prometheus text exposition (format 0.0.4, what node_exporter's textfile
+  collector reads): metric and label names, label values, HELP text;
+- assignments in files that systemd reads as ``EnvironmentFile=`` and a
+  shell sources, such as Debian's /etc/default/* (one reading both agree on);
+- HTML text and attribute values, and Markdown table cells (the fleet
+  report).
 
 A renderer refuses a value only when the format cannot carry it; every
 function raises QuoteError with the reason, and the caller adds the name of
@@ -730,3 +736,166 @@ def ip_batch_split(line):
     if len(words) > IP_BATCH_MAX_WORDS:
         raise QuoteError("has %d words; ip -batch takes at most %d on a line" % (len(words), IP_BATCH_MAX_WORDS))
     return words
+
+
+# ------------------------------------------------------ Prometheus text format
+#
+# The text exposition format 0.0.4 (prometheus/common expfmt, which
+# node_exporter's textfile collector uses) is UTF-8. A label value is
+# double-quoted; inside it the reader knows three escapes, backslash-backslash,
+# backslash-quote and backslash-n, and refuses any other. A HELP text runs to
+# the end of the line and knows two, backslash-backslash and backslash-n.
+# Metric names match [a-zA-Z_:][a-zA-Z0-9_:]*, label names
+# [a-zA-Z_][a-zA-Z0-9_]* and must not start with "__" (reserved).
+
+PROMETHEUS_METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*\Z")
+PROMETHEUS_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*\Z")
+_PROMETHEUS_LABEL_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n"}
+_PROMETHEUS_HELP_ESCAPES = {"\\": "\\\\", "\n": "\\n"}
+
+
+def prometheus_metric_name(name):
+    """``name`` when it is a valid metric name, else QuoteError."""
+    name = _text(name)
+    if not PROMETHEUS_METRIC_NAME.match(name):
+        raise QuoteError("%r is not a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)" % (name,))
+    return name
+
+
+def prometheus_label_name(name):
+    """``name`` when it is a valid label name, else QuoteError."""
+    name = _text(name)
+    if not PROMETHEUS_LABEL_NAME.match(name) or name.startswith("__"):
+        raise QuoteError("%r is not a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)" % (name,))
+    return name
+
+
+def prometheus_label_value(text):
+    """A label value with its double quotes, read back as exactly ``text``."""
+    text = _text(text)
+    _encodable(text)
+    return '"%s"' % "".join(_PROMETHEUS_LABEL_ESCAPES.get(char, char) for char in text)
+
+
+def prometheus_help(text):
+    """The text of a ``# HELP`` line (after the metric name), read back as
+    exactly ``text``."""
+    text = _text(text)
+    _encodable(text)
+    return "".join(_PROMETHEUS_HELP_ESCAPES.get(char, char) for char in text)
+
+
+# ------------------------------------------------- /etc/default environment files
+#
+# Debian's /etc/default/NAME files are read twice: by systemd as the unit's
+# EnvironmentFile= (systemd's env-file parser) and by the SysV init script,
+# which sources them with /bin/sh. The two agree on a value written in single
+# quotes (everything up to the next single quote, no escapes), and on
+# double-quoted or bare text without backslashes, dollars, backquotes and
+# shell syntax; they disagree on much else (escapes, comments after a value,
+# line continuations). So values are written in single quotes, and read only
+# when they have that shared form; anything else is refused, not guessed.
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_ENV_SHARED_VALUE = re.compile(r"""(?:'[^']*'|"[^"\\$`]*"|[A-Za-z0-9_.,:/=+@%-]+)*[ \t]*\Z""")
+_ENV_SEGMENT = re.compile(r"""'([^']*)'|"([^"\\$`]*)"|([A-Za-z0-9_.,:/=+@%-]+)""")
+
+
+def environment_file_value(text):
+    """A value for ``NAME=`` in such a file, read back as exactly ``text``
+    by systemd and by sh."""
+    text = _text(text)
+    _no_nul(text)
+    _encodable(text)
+    if "'" in text:
+        raise QuoteError("contains a single quote, which an environment file read by both systemd and sh cannot carry")
+    if "\n" in text or "\r" in text:
+        raise QuoteError("contains a line break, which would end the assignment")
+    return "'%s'" % text
+
+
+def environment_file_read(lines, name):
+    """The value of the last ``name=`` assignment of ``lines`` (the file's
+    lines), as systemd and sh both read it, and its line index; (None, None)
+    without one. QuoteError when the assignment is not in the form both read
+    alike."""
+    if not _ENV_NAME.match(name):
+        raise QuoteError("%r is not an environment variable name" % (name,))
+    found = (None, None)
+    for index, line in enumerate(lines):
+        stripped = line.lstrip(" \t")
+        if not stripped.startswith(name + "="):
+            continue
+        if index and lines[index - 1].endswith("\\"):
+            raise QuoteError("line %d continues the line before it" % (index + 1))
+        raw = stripped[len(name) + 1:]
+        if not _ENV_SHARED_VALUE.match(raw):
+            raise QuoteError("line %d: %s=%s is not in a form that systemd and sh read alike (single quotes, or double "
+                             "quotes without \\, $ and `, and nothing after the value)" % (index + 1, name, raw))
+        found = ("".join(a or b or c for a, b, c in _ENV_SEGMENT.findall(raw.rstrip(" \t"))), index)
+    return found
+
+
+# ---------------------------------------------------------------- HTML and Markdown
+#
+# The fleet report's two pages. In HTML text and in a double-quoted
+# attribute value, &, <, >, " and ' are written as character references and
+# everything else as it is; the page is UTF-8. The characters an HTML
+# parser does not hand back as they were (NUL, the other C0 and C1 controls
+# but tab and line feed, DEL, carriage return, noncharacters, lone
+# surrogates) are refused. Values are first made visible with
+# ``visible()``, which writes such characters as Python escapes.
+#
+# In a Markdown (CommonMark, GitHub's tables) table cell every ASCII
+# punctuation character is backslash-escaped (CommonMark reads any of them
+# so, and a cell's | only so); a cell holds no line break.
+
+_HTML_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"}
+_MARKDOWN_PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+
+
+def _html_bad(char):
+    code = ord(char)
+    if char in "\t\n":
+        return False
+    return (code < 0x20 or 0x7f <= code <= 0x9f or 0xd800 <= code <= 0xdfff
+            or 0xfdd0 <= code <= 0xfdef or code & 0xfffe == 0xfffe)
+
+
+def visible(value):
+    """A scalar as text in which every character an HTML or Markdown reader
+    would not hand back as it is (see above) is written as a Python escape
+    (``\\x00``, ``\\u2028``): what the report shows of a value that carries
+    one."""
+    text = _text(value)
+    out = []
+    for char in text:
+        code = ord(char)
+        if _html_bad(char) or char in "\t\n\u2028\u2029":
+            out.append("\\x%02x" % code if code < 0x100 else "\\u%04x" % code if code < 0x10000 else "\\U%08x" % code)
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def html_text(value):
+    """``value`` as HTML text or a double-quoted attribute value, read back
+    by an HTML parser as exactly ``value``."""
+    text = _text(value)
+    for char in text:
+        if _html_bad(char):
+            raise QuoteError("contains %r, which an HTML page does not carry as it is" % (char,))
+    _encodable(text)
+    return "".join(_HTML_ESCAPES.get(char, char) for char in text)
+
+
+def markdown_cell(value):
+    """``value`` as the text of a Markdown table cell, read back as exactly
+    ``value`` (its leading and trailing blanks aside, which a cell trims)."""
+    text = _text(value)
+    _no_nul(text)
+    _encodable(text)
+    for char in text:
+        if char in "\r\n\u2028\u2029":
+            raise QuoteError("contains a line break, which a Markdown table cell cannot carry")
+    return "".join("\\" + char if char in _MARKDOWN_PUNCTUATION else char for char in text)

@@ -86,3 +86,32 @@ def test_follow_needs_interfaces_to_follow():
     assert mptcp_role_problems({"mptcp_endpoint_manager": "follow"}, [], True) == [
         "mptcp_endpoint_manager follow needs mptcp_endpoint_interfaces (whose addresses it follows)"]
     assert mptcp_role_problems({"mptcp_endpoint_manager": "follow", "mptcp_endpoint_interfaces": ["eth1"]}, ["eth1"], False) == []
+
+
+@pytest.mark.parametrize("interval", ["1min", "30s", "1min 30s", "2h", "1.5min", "500ms", 45])
+def test_metrics_intervals_accepted(interval):
+    assert problems(mptcp_metrics=True, mptcp_metrics_interval=interval) == []
+
+
+@pytest.mark.parametrize("interval", ["often", "", "0", "0s", "1 parsec", "-1min", True, "1min\nOnCalendar=x"])
+def test_metrics_intervals_refused(interval):
+    found = problems(mptcp_metrics=True, mptcp_metrics_interval=interval)
+    assert any(p.startswith("mptcp_metrics_interval") for p in found), found
+
+
+@pytest.mark.parametrize("directory, reason", [
+    ("var/lib/x", "must be an absolute path"), ("/etc/metrics", "must not be / or under"), ("/usr/share/x", "must not be"),
+    ("/", "must not be"), ("/var/../etc", "must not be"), ("/var/x;y", "';'"),
+])
+def test_metrics_textfile_dir_refused(directory, reason):
+    found = problems(mptcp_metrics_textfile_dir=directory)
+    assert any(p.startswith("mptcp_metrics_textfile_dir") and reason in p for p in found), found
+
+
+def test_metrics_textfile_dir_with_a_blank_is_fine():
+    assert problems(mptcp_metrics_textfile_dir="/var/lib/node exporter", mptcp_metrics=True) == []
+
+
+def test_metrics_node_exporter_choices():
+    assert problems(mptcp_metrics_node_exporter=True) == [] and problems(mptcp_metrics_node_exporter="false") == []
+    assert problems(mptcp_metrics_node_exporter="maybe") == ["mptcp_metrics_node_exporter must be auto, true or false, not maybe"]
