@@ -71,4 +71,3 @@ def main(netns, address, port):
 
 if __name__ == "__main__":
     main(sys.argv[1], sys.argv[2], int(sys.argv[3]))
-
