@@ -29,6 +29,7 @@ extends_documentation_fragment:
   - mptcp.linux.netns.read_only_attributes
 requirements:
   - pyroute2 (0.7 or later) on the managed host, for endpoints and limits
+    (with O(host), the module answers without it)
 options:
   connections:
     description:
@@ -45,6 +46,26 @@ options:
     type: bool
     default: false
     version_added: 1.0.0
+  host:
+    description:
+      - Whether to also report, in RV(host), what a role asks of the host
+        before it changes anything. That is whether systemd runs it, which of
+        O(host_files) exist, and what the collection needs that is missing.
+      - With it the module answers without pyroute2 too (the kernel release,
+        the probe, the sysctls and the counters; no RV(endpoints) and no
+        RV(limits)) and lists C(pyroute2) in RV(host.missing), so that a
+        role can install the packages first and read again only then.
+    type: bool
+    default: false
+    version_added: 1.1.0
+  host_files:
+    description:
+      - The paths to report in RV(host.files) (with O(host)), each with
+        whether something exists there. A dangling symlink counts as existing.
+    type: list
+    elements: path
+    default: []
+    version_added: 1.1.0
 notes:
   - "Failure semantics: the module reads and changes nothing, so it has
     nothing to put back. It takes no lock: a read during another run's change
@@ -67,6 +88,19 @@ EXAMPLES = r"""
 - name: Show the subflows of the live connections
   ansible.builtin.debug:
     msg: "{{ mptcp.connections | selectattr('state', 'eq', 'ESTAB') | map(attribute='subflows') | list }}"
+
+- name: Read the host with its MPTCP state, with or without pyroute2
+  mptcp.linux.mptcp_info:
+    connections: false
+    host: true
+    host_files: [/etc/systemd/system/mptcp-follow.service]
+  register: mptcp
+
+- name: Install pyroute2 and iproute2 only when the read finds them missing
+  ansible.builtin.package:
+    name: [python3-pyroute2, iproute2]
+    state: present
+  when: mptcp.host.missing | length > 0
 
 - name: Read the listening sockets
   mptcp.linux.mptcp_info:
@@ -119,13 +153,13 @@ available_path_managers:
   sample: ["kernel", "userspace"]
 endpoints:
   description: The endpoints, sorted by id. Empty on a kernel without MPTCP.
-  returned: always
+  returned: unless pyroute2 is missing (with O(host))
   type: list
   elements: dict
   sample: [{"id": 1, "address": "10.0.0.1", "port": null, "dev": "eth0", "flags": ["signal"]}]
 limits:
   description: The path manager limits. Empty on a kernel without MPTCP.
-  returned: always
+  returned: unless pyroute2 is missing (with O(host))
   type: dict
   sample: {"subflows": 2, "add_addr_accepted": 0}
 counters:
@@ -141,6 +175,31 @@ connections:
   sample: [{"family": "ipv4", "state": "ESTAB", "local": "10.0.0.1:443",
             "remote": "10.0.0.2:51234", "subflows": 2, "token": 3735928559,
             "bytes_sent": 1024, "bytes_received": 300}]
+host:
+  description: What a role asks of the host before it changes anything.
+  returned: when host is true
+  type: dict
+  contains:
+    systemd:
+      description:
+        - Whether systemd runs this host, as C(sd_booted(3)) tells it
+          (C(/run/systemd/system) is a directory). Not in a container or on
+          most CI runners, where nothing starts units at a boot.
+      type: bool
+      sample: true
+    files:
+      description: Each of O(host_files), and whether something exists there.
+      type: dict
+      sample: {"/etc/systemd/system/mptcp-follow.service": false}
+    missing:
+      description:
+        - What the collection needs that this host lacks. C(pyroute2) (the
+          modules' netlink client, importable by the Python that runs the
+          module) and C(ip) (iproute2's command, which the C(mptcp) role's
+          restore unit runs, looked for in C(PATH) and the sbin directories).
+      type: list
+      elements: str
+      sample: []
 listeners:
   description:
     - The listening sockets, sorted by port. C(protocol) is C(mptcp) or
@@ -158,7 +217,7 @@ listeners:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.mptcp.linux.plugins.module_utils import _endpoints, _netlink, _sockets, _sysctl
+from ansible_collections.mptcp.linux.plugins.module_utils import _endpoints, _host, _netlink, _sockets, _sysctl
 from ansible_collections.mptcp.linux.plugins.module_utils._common import NETNS_ARGUMENT, enter_netns, netns_restored
 
 
@@ -166,6 +225,8 @@ from ansible_collections.mptcp.linux.plugins.module_utils._common import NETNS_A
 def main():
     module = AnsibleModule(
         argument_spec=dict(connections=dict(type="bool", default=True), listeners=dict(type="bool", default=False),
+                           host=dict(type="bool", default=False),
+                           host_files=dict(type="list", elements="path", default=[]),
                            **NETNS_ARGUMENT),
         supports_check_mode=True,
     )
@@ -189,13 +250,18 @@ def main():
         available_path_managers=path_managers,
         counters=_sockets.counters(),
     )
-    _netlink.require_pyroute2(module)
-    try:
-        with _netlink.MptcpClient() as client:
-            result["endpoints"] = [_endpoints.public(e) for e in client.endpoints()]
-            result["limits"] = client.limits()
-    except _netlink.MptcpNetlinkError:
-        result["endpoints"], result["limits"] = [], {}  # no MPTCP in this kernel: usable_reason says why
+    pyroute2 = _netlink.PYROUTE2_IMPORT_ERROR is None
+    if module.params["host"]:
+        result["host"] = _host.report(module.params["host_files"], pyroute2, module.get_bin_path)
+    elif not pyroute2:
+        _netlink.require_pyroute2(module)
+    if pyroute2:
+        try:
+            with _netlink.MptcpClient() as client:
+                result["endpoints"] = [_endpoints.public(e) for e in client.endpoints()]
+                result["limits"] = client.limits()
+        except _netlink.MptcpNetlinkError:
+            result["endpoints"], result["limits"] = [], {}  # no MPTCP in this kernel: usable_reason says why
     if module.params["connections"]:
         try:
             result["connections"] = _sockets.connections()

@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from conftest import REPO, ip
+from conftest import REPO, ip, shell_wrapper
 
 ECHO = os.path.join(REPO, "playbooks", "files", "mptcp_echo.py")
 
@@ -147,6 +147,30 @@ def test_info_unusable_explains_why(runner, netns):
     result = runner.play([("mptcp.linux.mptcp_info", {"netns": netns.name}, {})])[0]
     assert result["usable"] is False and result["usable_errno"] == "ENOPROTOOPT"
     assert "net.mptcp.enabled = 0" in result["usable_reason"]
+
+
+def test_info_host_answers_without_pyroute2(runner, netns, tmp_path):
+    """host: whether systemd runs this machine, which of host_files exist,
+    what is missing. Under `python -S` (no site-packages: no pyroute2) the
+    module still answers with the namespace's sysctls and names pyroute2
+    missing; without host, it stops, naming pyroute2."""
+    subprocess.run(["ip", "netns", "exec", netns.name, "sysctl", "-qw", "net.mptcp.enabled=0"], check=True)
+    present, absent = tmp_path / "present.service", str(tmp_path / "absent.service")
+    present.write_text("[Unit]\n")
+    args = {"netns": netns.name, "connections": False, "host": True, "host_files": [str(present), absent]}
+    bare_python = shell_wrapper(tmp_path / "python-without-site", runner.python, "-S")
+    full = runner.play([("mptcp.linux.mptcp_info", args, {})])[0]
+    bare, refused = runner.play([("mptcp.linux.mptcp_info", args, {}),
+                                 ("mptcp.linux.mptcp_info", {"netns": netns.name, "connections": False},
+                                  {"ignore_errors": True})], bare_python)
+    for result in (full, bare):
+        assert result["host"]["systemd"] is os.path.isdir("/run/systemd/system")
+        assert result["host"]["files"] == {str(present): True, absent: False}
+        assert result["sysctl"]["enabled"] == "0" and result["usable_errno"] == "ENOPROTOOPT"
+    assert full["host"]["missing"] == [] and full["limits"]["subflows"] >= 0
+    assert bare["host"]["missing"] == ["pyroute2"], bare["host"]
+    assert "endpoints" not in bare and "limits" not in bare
+    assert refused["failed"] and "pyroute2" in refused["msg"]
 
 
 def test_probe_targets_in_one_execution(runner, pair):

@@ -116,39 +116,61 @@ def test_given_names_run_the_role_on_an_unknown_family(collections_path, tmp_pat
     assert dict(tasks)["Stop on an OS family without package names, before anything changes"].get("skipped") is not True
 
 
-def test_dpkg_that_finds_everything_installed_spares_the_family_read(collections_path, tmp_path, netns):
-    """No facts: dpkg is asked for Debian's names, finds them all installed
-    (on this machine), so the role neither reads the OS family nor opens
-    the package manager. Check mode."""
+def test_a_read_that_finds_nothing_missing_spares_dpkg_and_the_family_read(collections_path, tmp_path, netns):
+    """No facts, the packages by family: the role's first read (mptcp_info
+    with host) finds pyroute2 and ip (on this machine), so the role neither
+    asks dpkg nor reads the OS family nor opens the package manager, and
+    reads the kernel once. Check mode."""
     runner = Runner(_first_python(), collections_path, tmp_path)
     tasks = dict(_apply(runner, netns, "mptcp", ROLES["mptcp"][1], None, check=True))
+    read = tasks["Read the host and its MPTCP state"]
+    assert read["host"]["missing"] == [] and "limits" in read, read
+    # the task file with dpkg, the family read and the package manager
+    assert tasks["Install the packages the modules and the restore unit need, where missing"].get("skipped") is True
+    assert tasks["Read the MPTCP state again, now that pyroute2 is installed"].get("skipped") is True
+    for absent in ("Find which of the packages the modules and the restore unit need are missing",
+                   "Read the OS family, which names the packages", "Install what the modules and the restore unit need"):
+        assert absent not in tasks, absent
+
+
+def test_given_names_are_asked_of_dpkg_even_when_nothing_is_missing(collections_path, tmp_path, netns):
+    """mptcp_packages may name anything: dpkg is asked for them whatever the
+    read found, and finds them installed here. Check mode."""
+    runner = Runner(_first_python(), collections_path, tmp_path)
+    role_vars = dict(ROLES["mptcp"][1], mptcp_packages=["iproute2"])
+    tasks = dict(_apply(runner, netns, "mptcp", role_vars, None, check=True))
+    assert tasks["Read the host and its MPTCP state"]["host"]["missing"] == []
     dpkg = tasks["Find which of the packages the modules and the restore unit need are missing"]
-    assert dpkg["rc"] == 0 and "python3-pyroute2" in dpkg["cmd"], dpkg
-    assert tasks["Read the OS family, which names the packages"].get("skipped") is True
-    assert tasks["Stop on an OS family without package names, before anything changes"].get("failed") is not True
+    assert dpkg["rc"] == 0 and dpkg["cmd"][-1] == "iproute2", dpkg
     assert tasks["Install what the modules and the restore unit need"].get("skipped") is True
 
 
-def test_the_family_is_read_where_dpkg_cannot_answer(collections_path, tmp_path, netns):
-    """No facts and a dpkg-query that fails (as on a host without dpkg): the
-    role reads the OS family (Debian here) before it names any package to
-    install. Check mode: the package manager is only asked."""
+def test_the_family_is_read_where_pyroute2_is_missing_and_dpkg_cannot_answer(collections_path, tmp_path, netns):
+    """No facts, an interpreter without pyroute2 (python -S) and a
+    dpkg-query that fails (as on a host without dpkg): the first read
+    still answers and names pyroute2 missing, the role reads the OS family
+    (Debian here) before it names any package to install, and, the check
+    run having installed nothing, the second read stops the role, naming
+    pyroute2. Check mode: the package manager is only asked."""
     runner = Runner(_first_python(), collections_path, tmp_path)
     bindir = tmp_path / "bin"
     bindir.mkdir()
     (bindir / "dpkg-query").write_text("#!/bin/sh\necho 'dpkg-query: cannot read the database' >&2\nexit 2\n")
     (bindir / "dpkg-query").chmod(0o755)
     wrapper = shell_wrapper(tmp_path / "python-without-dpkg", "env", "PATH=%s:%s" % (bindir, os.environ["PATH"]),
-                            "ip", "netns", "exec", netns.name, runner.python)
+                            "ip", "netns", "exec", netns.name, runner.python, "-S")
     play = [{"hosts": "all", "gather_facts": False, "roles": [{"role": "mptcp.linux.mptcp", "vars": ROLES["mptcp"][1]}]}]
     path = tmp_path / "play.yml"
     path.write_text(yaml.safe_dump(play))
     before = netns.state()
     entries, dummy = runner.run_playbook(path, wrapper, ["--check"])
     tasks = dict((t["task"]["name"].split(" : ", 1)[-1], t["hosts"]["target"]) for t in entries if "target" in t["hosts"])
+    assert tasks["Read the host and its MPTCP state"]["host"]["missing"] == ["pyroute2"]
     assert tasks["Find which of the packages the modules and the restore unit need are missing"]["rc"] == 2
     gathered = tasks["Read the OS family, which names the packages"]
     assert gathered["ansible_facts"]["ansible_os_family"] == "Debian"
     assert tasks["Stop on an OS family without package names, before anything changes"].get("failed") is not True
     assert tasks["Install what the modules and the restore unit need"].get("skipped") is not True
+    again = tasks["Read the MPTCP state again, now that pyroute2 is installed"]
+    assert again["failed"] and "pyroute2" in again["msg"], again
     assert netns.state() == before

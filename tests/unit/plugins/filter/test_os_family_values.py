@@ -100,7 +100,10 @@ def test_every_family_row_fills_every_public_package_variable(role, table):
 
 @pytest.mark.parametrize("role", ["mptcp", "mptcp_nginx", "mptcpd", "mptcpize"])
 def test_the_family_check_comes_before_the_package_manager(role):
-    with open(os.path.join(ROLES, role, "tasks", "main.yml")) as handle:
+    """In the task file that installs (main.yml, or the mptcp role's packages.yml)."""
+    tasks = os.path.join(ROLES, role, "tasks")
+    files = [os.path.join(tasks, name) for name in ("packages.yml", "main.yml") if os.path.exists(os.path.join(tasks, name))]
+    with open(files[0]) as handle:
         names = [task.get("name", "") for task in yaml.safe_load(handle)]
     install = next(i for i, task in enumerate(names) if task.startswith("Install"))
     stop = names.index("Stop on an OS family without package names, before anything changes")
