@@ -18,6 +18,9 @@ description:
     how many subflows came up.
   - With O(expect_mptcp) and O(expect_subflows), it fails with a message that
     says what to check. This makes it the fleet's proof that MPTCP works.
+  - With O(attempts), it opens several connections to each server, one after
+    the other, and reports how many negotiated MPTCP and how many fell back,
+    with the deltas of the host's MPTcpExt counters over them.
 author:
   - mptcp.linux maintainers (@mptcp-linux)
 extends_documentation_fragment:
@@ -98,13 +101,28 @@ options:
       - A finite number from 0 to 3600.
     type: float
     default: 1
+  attempts:
+    description:
+      - How many connections to open to each server, one after the other, 1 to 100.
+      - A connection that falls back to TCP does not stop the attempts, so the
+        result says how often the server fell back (RV(fallbacks)); any other
+        failure (refused, no reply, missing subflows) stops them.
+      - RV(counters) holds the deltas of this host's MPTcpExt counters over
+        the attempts to each server.
+    type: int
+    default: 1
+    version_added: 1.0.0
 notes:
   - "Failure semantics: the probe changes no MPTCP state; it opens one
-    connection and closes it. Bad input (a port outside 1..65535, a
-    O(timeout) or O(settle) that is not a finite number in its range) fails
-    before anything is done. It takes no lock, so a probe during another
+    connection per attempt and closes it. Bad input (a port outside 1..65535, a
+    O(timeout) or O(settle) that is not a finite number in its range,
+    O(attempts) outside 1..100) fails before anything is done. It takes no lock, so a probe during another
     run's change sees the state of that moment. A probe killed midway leaves
     at most a connection that the kernel closes with the process."
+  - "The MPTcpExt counters (C(/proc/net/netstat), what C(nstat) shows) count
+    for the whole network namespace: traffic of other processes during the
+    probe shows up in RV(counters) too. RV(fallbacks) counts the probe's own
+    connections only."
 seealso:
   - module: mptcp.linux.mptcp_info
 """
@@ -126,6 +144,19 @@ EXAMPLES = r"""
       - {host: 192.0.2.10, port: 8443, name: legacy}
     expect_subflows: 2
   register: probes
+
+- name: Three connections to each server; fail if any falls back
+  mptcp.linux.mptcp_probe:
+    port: 4242
+    targets:
+      - host: web1.example.net
+      - host: web2.example.net
+    attempts: 3
+  register: probes
+
+- name: Say how often each server fell back
+  ansible.builtin.debug:
+    msg: "{{ probes.probes | map(attribute='summary') | list }}"
 
 - name: Only report (never fail) whether MPTCP reaches a host
   mptcp.linux.mptcp_probe:
@@ -171,6 +202,46 @@ info:
   returned: with O(host)
   type: dict
   sample: {"subflows": 1, "subflows_total": 2, "subflows_count": 2, "add_addr_accepted": 1, "fallback": false}
+attempts:
+  description: How many connections were opened (fewer than O(attempts) when a failure other than a fallback stopped them).
+  returned: with O(host)
+  type: int
+  sample: 3
+  version_added: 1.0.0
+mptcp_attempts:
+  description: How many of them negotiated MPTCP.
+  returned: with O(host)
+  type: int
+  sample: 3
+  version_added: 1.0.0
+fallbacks:
+  description:
+    - How many of them fell back to plain TCP. The connection fields above
+      (RV(mptcp), RV(subflows), RV(local)...) are those of the first that
+      fell back, else of the last one.
+  returned: with O(host)
+  type: int
+  sample: 0
+  version_added: 1.0.0
+counters:
+  description:
+    - "The deltas of this host's MPTcpExt counters over the attempts, those
+      that make sense on a client and that the kernel has: C(MPCapableSYNTX)
+      (MP_CAPABLE SYNs sent), C(MPCapableFallbackSYNACK) (SYN-ACKs without
+      MP_CAPABLE, a fallback), C(MPCapableSYNTXDrop) (SYN retransmissions
+      that dropped MP_CAPABLE, a fallback), C(MPJoinSynAckRx) (MP_JOIN
+      SYN-ACKs received, a subflow joined)."
+    - They count for the whole network namespace, other traffic included.
+  returned: with O(host)
+  type: dict
+  sample: {"MPCapableSYNTX": 3, "MPCapableFallbackSYNACK": 0, "MPCapableSYNTXDrop": 0, "MPJoinSynAckRx": 3}
+  version_added: 1.0.0
+summary:
+  description: The above in one line, as C(playbooks/verify.yml) reports it.
+  returned: with O(host)
+  type: str
+  sample: "MPTCP, 2 subflows, 0 of 3 attempts fell back (MP_CAPABLE SYNs 3, fallbacks 0, MP_JOIN SYN-ACKs 3)"
+  version_added: 1.0.0
 probes:
   description:
     - With O(targets), one result per target in their order, each with the
@@ -181,7 +252,10 @@ probes:
   elements: dict
   version_added: 1.0.0
   sample: [{"name": "web1", "host": "10.0.1.2", "port": 4242, "failed": false, "mptcp": true, "subflows": 2,
-            "local": "10.0.1.1:40312", "remote": "10.0.1.2:4242", "bytes_received": 18, "elapsed": 0.03}]
+            "local": "10.0.1.1:40312", "remote": "10.0.1.2:4242", "bytes_received": 18, "elapsed": 0.03,
+            "attempts": 1, "mptcp_attempts": 1, "fallbacks": 0,
+            "counters": {"MPCapableSYNTX": 1, "MPCapableFallbackSYNACK": 0, "MPCapableSYNTXDrop": 0, "MPJoinSynAckRx": 1},
+            "summary": "MPTCP, 2 subflows, 0 of 1 attempt fell back (MP_CAPABLE SYNs 1, fallbacks 0, MP_JOIN SYN-ACKs 1)"}]
 """
 
 import socket
@@ -193,6 +267,14 @@ from ansible_collections.mptcp.linux.plugins.module_utils import _sockets
 from ansible_collections.mptcp.linux.plugins.module_utils._common import NETNS_ARGUMENT, enter_netns, netns_restored, number_problem
 
 TIMEOUT_MAX = 3600
+ATTEMPTS_MAX = 100
+# The client's MPTcpExt counters the probe reports the deltas of: MP_CAPABLE
+# SYNs sent, the two ways a client falls back (a SYN-ACK without MP_CAPABLE,
+# SYN retransmissions without it), MP_JOIN SYN-ACKs received.
+CLIENT_COUNTERS = ("MPCapableSYNTX", "MPCapableFallbackSYNACK", "MPCapableSYNTXDrop", "MPJoinSynAckRx")
+COUNTER_LABELS = (("MP_CAPABLE SYNs", ("MPCapableSYNTX",)),
+                  ("fallbacks", ("MPCapableFallbackSYNACK", "MPCapableSYNTXDrop")),
+                  ("MP_JOIN SYN-ACKs", ("MPJoinSynAckRx",)))
 FAMILIES = {"any": socket.AF_UNSPEC, "ipv4": socket.AF_INET, "ipv6": socket.AF_INET6}
 
 
@@ -230,9 +312,10 @@ def _connect(target, deadline):
     raise ProbeFailed("cannot connect to %s port %d: %s" % (target["host"], target["port"], "; ".join(errors)))
 
 
-def probe(target):
-    """Probe one server. TARGET has the module's options for it; returns
-    the result, or raises ProbeFailed."""
+def attempt(target):
+    """One connection to TARGET: its result (whether MPTCP was negotiated,
+    the subflows...), without judging it. Raises ProbeFailed when it cannot
+    connect."""
     started = time.time()
     deadline = started + target["timeout"]
     sock, address = _connect(target, deadline)
@@ -259,7 +342,7 @@ def probe(target):
             elif now >= settle_until:
                 break
             time.sleep(0.05)
-        result = dict(
+        return dict(
             mptcp=negotiated,
             subflows=subflows,
             local=_endpoint(sock.getsockname()),
@@ -271,17 +354,84 @@ def probe(target):
     finally:
         sock.close()
 
+
+def shortfall(target, result):
+    """Why a negotiated connection's RESULT falls short of TARGET's
+    expectations (the reply, the subflows), or None."""
     where = result["remote"]
-    if target["expect_mptcp"] and not result["mptcp"]:
-        raise ProbeFailed("MPTCP was not negotiated with %s: the connection fell back to plain TCP. The server may not "
-                          "listen with MPTCP, or a middlebox may strip the MPTCP options." % where, result)
-    if target["expect_reply"] and not received:
-        raise ProbeFailed("%s sent nothing back within %s s" % (where, target["timeout"]), result)
+    if target["expect_reply"] and not result["bytes_received"]:
+        return "%s sent nothing back within %s s" % (where, target["timeout"])
     if target["expect_subflows"] and result["subflows"] < target["expect_subflows"]:
-        raise ProbeFailed("only %d subflow(s) to %s came up within %s s, %d expected. Check the server's signal "
-                          "endpoints, this host's subflow endpoints, and this host's limits "
-                          "(add_addr_accepted 0 ignores the server's announcements)."
-                          % (result["subflows"], where, target["timeout"], target["expect_subflows"]), result)
+        return ("only %d subflow(s) to %s came up within %s s, %d expected. Check the server's signal "
+                "endpoints, this host's subflow endpoints, and this host's limits "
+                "(add_addr_accepted 0 ignores the server's announcements)."
+                % (result["subflows"], where, target["timeout"], target["expect_subflows"]))
+    return None
+
+
+def counter_deltas(before, after):
+    """The CLIENT_COUNTERS that AFTER has, each minus its value in BEFORE."""
+    return dict((name, after[name] - before.get(name, 0)) for name in CLIENT_COUNTERS if name in after)
+
+
+def summary(result):
+    """The one-line account of a target's RESULT, as verify.yml reports it:
+    ``MPTCP, 2 subflows, 0 of 3 attempts fell back (MP_CAPABLE SYNs 3,
+    fallbacks 0, MP_JOIN SYN-ACKs 3)``."""
+    if not result.get("attempts"):
+        return "not connected"
+    text = "%s, %d subflow%s, %d of %d attempt%s fell back" % (
+        "MPTCP" if result["mptcp"] else "plain TCP (fell back)", result["subflows"],
+        "" if result["subflows"] == 1 else "s", result["fallbacks"], result["attempts"],
+        "" if result["attempts"] == 1 else "s")
+    counters = result.get("counters") or {}
+    parts = ["%s %d" % (label, sum(counters[name] for name in names if name in counters))
+             for label, names in COUNTER_LABELS if any(name in counters for name in names)]
+    return text + (" (%s)" % ", ".join(parts) if parts else "")
+
+
+def probe(target):
+    """Probe one server O(attempts) times. TARGET has the module's options
+    for it; returns the result, or raises ProbeFailed.
+
+    Fallbacks do not stop the attempts (how often a pair falls back is what
+    they measure); any other failure does. The result's connection fields
+    come from the first attempt that fell back, else from the last one."""
+    before = _sockets.counters()
+    results, stopped = [], None
+    for number in range(1, target["attempts"] + 1):
+        try:
+            result = attempt(target)
+        except ProbeFailed as exc:
+            stopped = exc.msg
+        else:
+            results.append(result)
+            if result["mptcp"] or not target["expect_mptcp"]:
+                stopped = shortfall(target, result)
+        if stopped:
+            if target["attempts"] > 1:
+                stopped = "attempt %d of %d: %s" % (number, target["attempts"], stopped)
+            break
+    fell_back = [r for r in results if not r["mptcp"]]
+    if fell_back:
+        result = dict(fell_back[0])
+    elif results:
+        result = dict(results[-1])
+    else:
+        result = dict(mptcp=False, subflows=0)
+    result.update(attempts=len(results), mptcp_attempts=len(results) - len(fell_back), fallbacks=len(fell_back),
+                  counters=counter_deltas(before, _sockets.counters()))
+    result["summary"] = summary(result)
+
+    problems = []
+    if target["expect_mptcp"] and fell_back:
+        problems.append("MPTCP was not negotiated with %s: %d of %d attempt(s) fell back to plain TCP. The server may "
+                        "not listen with MPTCP, or a middlebox may strip the MPTCP options."
+                        % (result["remote"], len(fell_back), len(results)))
+    if stopped:
+        problems.append(stopped)
+    if problems:
+        raise ProbeFailed(" ".join(problems), result)
     return result
 
 
@@ -308,6 +458,20 @@ def targets_of(params):
     return targets, problems
 
 
+def problems_of(params):
+    """The targets and every problem of the input, each naming its field."""
+    targets, problems = targets_of(params)
+    problems += [number_problem("timeout", params["timeout"], 0, TIMEOUT_MAX, low_open=True),
+                 number_problem("settle", params["settle"], 0, TIMEOUT_MAX)]
+    if params["expect_subflows"] is not None and not 1 <= params["expect_subflows"] <= 9:
+        problems.append("expect_subflows: %d is out of range 1..9 (the kernel opens at most 8 additional subflows)"
+                        % params["expect_subflows"])
+    if not 1 <= params["attempts"] <= ATTEMPTS_MAX:
+        problems.append("attempts: %d is out of range 1..%d (connections to open to each target)"
+                        % (params["attempts"], ATTEMPTS_MAX))
+    return targets, [p for p in problems if p]
+
+
 @netns_restored
 def main():
     module = AnsibleModule(
@@ -327,6 +491,7 @@ def main():
             expect_subflows=dict(type="int"),
             timeout=dict(type="float", default=5.0),
             settle=dict(type="float", default=1.0),
+            attempts=dict(type="int", default=1),
             **NETNS_ARGUMENT
         ),
         required_one_of=[("host", "targets")],
@@ -335,13 +500,7 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    targets, problems = targets_of(params)
-    problems += [number_problem("timeout", params["timeout"], 0, TIMEOUT_MAX, low_open=True),
-                 number_problem("settle", params["settle"], 0, TIMEOUT_MAX)]
-    if params["expect_subflows"] is not None and not 1 <= params["expect_subflows"] <= 9:
-        problems.append("expect_subflows: %d is out of range 1..9 (the kernel opens at most 8 additional subflows)"
-                        % params["expect_subflows"])
-    problems = [p for p in problems if p]
+    targets, problems = problems_of(params)
     if problems:
         module.fail_json(msg="; ".join(problems))
     enter_netns(module)

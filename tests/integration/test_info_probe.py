@@ -88,13 +88,6 @@ def test_probe_two_subflows(runner, pair, host):
     assert pair.nstat(pair.cli, "MPTcpExtMPJoinSynAckRx") >= joins + 1  # the oracle saw the join
 
 
-def test_probe_fallback_to_tcp_fails_clearly(runner, pair):
-    pair.serve(tcp=True)
-    result = runner.play([(PROBE, {"netns": pair.cli, "host": "10.71.1.2", "port": 4243}, {"ignore_errors": True})])[0]
-    assert result["failed"] is True and result["mptcp"] is False
-    assert "fell back to plain TCP" in result["msg"]
-
-
 def test_probe_report_only_on_fallback(runner, pair):
     pair.serve(tcp=True)
     result = runner.play([(PROBE, {"netns": pair.cli, "host": "10.71.1.2", "port": 4243, "expect_mptcp": False}, {})])[0]
@@ -200,3 +193,47 @@ def test_probe_targets_all_probed_then_the_failures_named(runner, pair):
     closed, opened = result["probes"]
     assert closed["failed"] is True and closed["mptcp"] is False and "cannot connect" in closed["msg"]
     assert opened["failed"] is False and opened["mptcp"] is True and opened["subflows"] >= 2
+
+
+CLIENT_COUNTERS = ("MPCapableSYNTX", "MPCapableFallbackSYNACK", "MPCapableSYNTXDrop", "MPJoinSynAckRx")
+
+
+def _client_counters(pair):
+    return dict((name, pair.nstat(pair.cli, "MPTcpExt" + name)) for name in CLIENT_COUNTERS)
+
+
+def test_probe_attempts_count_and_their_counter_deltas(runner, pair):
+    """Two attempts to an MPTCP listener, in check mode (the probe changes
+    nothing, so it runs): both negotiated, none fell back, and the counter
+    deltas are nstat's in the client namespace."""
+    pair.serve(probes=2)
+    before = _client_counters(pair)
+    result = runner.play([(PROBE, {"netns": pair.cli, "port": 4242, "expect_subflows": 2, "expect_reply": True,
+                                   "attempts": 2, "targets": [{"host": "10.71.1.2", "name": "srv"}]},
+                           {"check_mode": True})])[0]
+    assert not result.get("failed"), result.get("msg")
+    after = _client_counters(pair)
+    (entry,) = result["probes"]
+    assert (entry["attempts"], entry["mptcp_attempts"], entry["fallbacks"]) == (2, 2, 0)
+    assert entry["counters"] == dict((name, after[name] - before[name]) for name in CLIENT_COUNTERS)
+    assert entry["counters"]["MPCapableSYNTX"] == 2 and entry["counters"]["MPJoinSynAckRx"] == 2
+    assert entry["summary"] == ("MPTCP, 2 subflows, 0 of 2 attempts fell back "
+                                "(MP_CAPABLE SYNs 2, fallbacks 0, MP_JOIN SYN-ACKs 2)")
+
+
+def test_probe_fallback_to_tcp_fails_clearly(runner, pair):
+    """A plain TCP listener, three attempts: every one falls back (the kernel
+    counts a SYN-ACK without MP_CAPABLE for each), the probe fails and says
+    how many."""
+    pair.serve(tcp=True)
+    before = _client_counters(pair)
+    result = runner.play([(PROBE, {"netns": pair.cli, "host": "10.71.1.2", "port": 4243, "attempts": 3},
+                           {"ignore_errors": True})])[0]
+    after = _client_counters(pair)
+    assert result["failed"] is True and result["mptcp"] is False
+    assert (result["attempts"], result["mptcp_attempts"], result["fallbacks"]) == (3, 0, 3)
+    assert "3 of 3 attempt(s) fell back to plain TCP" in result["msg"], result["msg"]
+    assert result["counters"] == dict((name, after[name] - before[name]) for name in CLIENT_COUNTERS)
+    assert result["counters"]["MPCapableSYNTX"] == 3 and result["counters"]["MPCapableFallbackSYNACK"] == 3
+    assert result["summary"].startswith("plain TCP (fell back), 1 subflow, 3 of 3 attempts fell back (MP_CAPABLE SYNs 3, "
+                                        "fallbacks 3")
