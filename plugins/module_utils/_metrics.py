@@ -198,12 +198,8 @@ def collect():
         "time": time.time(),
     }
     if _netlink.PYROUTE2_IMPORT_ERROR is None:
-        try:
-            with _netlink.MptcpClient() as client:
-                state["endpoints"] = client.endpoints()
-                state["limits"] = client.limits()
-        except _netlink.MptcpNetlinkError:
-            pass  # no MPTCP in this kernel: mptcp_usable says so
+        # None without MPTCP in this kernel: mptcp_usable says so
+        state["endpoints"], state["limits"] = _netlink.endpoints_and_limits()
     try:
         state["connections"] = _sockets.connections()
     except (OSError, IOError):

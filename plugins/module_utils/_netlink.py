@@ -267,6 +267,17 @@ def interfaces():
     return result
 
 
+def endpoints_and_limits():
+    """(endpoints, limits) of the current network namespace, as MptcpClient
+    reads them; (None, None) when the kernel has no MPTCP path manager
+    netlink family (no MPTCP). Needs pyroute2."""
+    try:
+        with MptcpClient() as client:
+            return client.endpoints(), client.limits()
+    except MptcpNetlinkError:
+        return None, None
+
+
 def describe_error(exc):
     """The kernel's own words for a refused request (its extended ack when it gave one)."""
     if isinstance(exc, NetlinkError):

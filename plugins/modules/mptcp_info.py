@@ -256,12 +256,10 @@ def main():
     elif not pyroute2:
         _netlink.require_pyroute2(module)
     if pyroute2:
-        try:
-            with _netlink.MptcpClient() as client:
-                result["endpoints"] = [_endpoints.public(e) for e in client.endpoints()]
-                result["limits"] = client.limits()
-        except _netlink.MptcpNetlinkError:
-            result["endpoints"], result["limits"] = [], {}  # no MPTCP in this kernel: usable_reason says why
+        endpoints, limits = _netlink.endpoints_and_limits()
+        # None: no MPTCP in this kernel, usable_reason says why
+        result["endpoints"] = [_endpoints.public(e) for e in endpoints or []]
+        result["limits"] = limits or {}
     if module.params["connections"]:
         try:
             result["connections"] = _sockets.connections()
