@@ -111,7 +111,7 @@ options:
         the attempts to each server.
     type: int
     default: 1
-    version_added: 1.0.0
+    version_added: 1.1.0
 notes:
   - "Failure semantics: the probe changes no MPTCP state; it opens one
     connection per attempt and closes it. Bad input (a port outside 1..65535, a
@@ -207,13 +207,13 @@ attempts:
   returned: with O(host)
   type: int
   sample: 3
-  version_added: 1.0.0
+  version_added: 1.1.0
 mptcp_attempts:
   description: How many of them negotiated MPTCP.
   returned: with O(host)
   type: int
   sample: 3
-  version_added: 1.0.0
+  version_added: 1.1.0
 fallbacks:
   description:
     - How many of them fell back to plain TCP. The connection fields above
@@ -222,7 +222,7 @@ fallbacks:
   returned: with O(host)
   type: int
   sample: 0
-  version_added: 1.0.0
+  version_added: 1.1.0
 counters:
   description:
     - "The deltas of this host's MPTcpExt counters over the attempts, those
@@ -235,13 +235,13 @@ counters:
   returned: with O(host)
   type: dict
   sample: {"MPCapableSYNTX": 3, "MPCapableFallbackSYNACK": 0, "MPCapableSYNTXDrop": 0, "MPJoinSynAckRx": 3}
-  version_added: 1.0.0
+  version_added: 1.1.0
 summary:
   description: The above in one line, as C(playbooks/verify.yml) reports it.
   returned: with O(host)
   type: str
   sample: "MPTCP, 2 subflows, 0 of 3 attempts fell back (MP_CAPABLE SYNs 3, fallbacks 0, MP_JOIN SYN-ACKs 3)"
-  version_added: 1.0.0
+  version_added: 1.1.0
 probes:
   description:
     - With O(targets), one result per target in their order, each with the
