@@ -179,6 +179,7 @@ host:
   description: What a role asks of the host before it changes anything.
   returned: when host is true
   type: dict
+  version_added: 1.1.0
   contains:
     systemd:
       description:
