@@ -48,10 +48,10 @@ help:
 	@echo "make docs         the HTML docsite, offline, warnings as errors: modules, roles, filters and"
 	@echo "                  the guides (tools/docs; .build/docs/html/index.html)"
 	@echo "make lab          the netns lab (lab/run; root); installs only what it needs (tools/bootstrap --lab)"
-	@echo "make molecule     Molecule scenarios in QEMU VMs, one at a time (tools/molecule; root);"
+	@echo "make molecule     Molecule scenarios in QEMU VMs, MOLECULE_JOBS at a time (tools/molecule-all; root);"
 	@echo "                  SCENARIOS=\"pair host\" runs some (default: every molecule/*/molecule.yml)"
-	@echo "make test         venv, then unit, lint, sanity, build, docs, integration, molecule (tools/test-all:"
-	@echo "                  guest images built in the background, a table of layer times at the end)"
+	@echo "make test         venv, then unit, lint, sanity, build and docs side by side, integration, molecule"
+	@echo "                  (tools/test-all: guest images built in the background, a table of layer times at the end)"
 	@echo "make collection   link .build/collections/ansible_collections/mptcp/linux to the tree"
 	@echo "make clean        remove .build, tests/output and the test caches"
 
@@ -80,7 +80,7 @@ lint: $(STAMP) | $(COLLECTION_LINK)
 	ansible-lint
 	antsibull-changelog lint
 	antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
-	shellcheck tools/bootstrap tools/sanity tools/sanity-matrix tools/build tools/docs tools/galaxy-importer tools/role-docs tools/test-all .ci/run tools/molecule tools/vm/build-image tools/footprint lab/run
+	shellcheck tools/bootstrap tools/sanity tools/sanity-matrix tools/build tools/docs tools/galaxy-importer tools/role-docs tools/test-all .ci/run tools/molecule tools/molecule-all tools/vm/build-image tools/footprint lab/run
 	tools/role-docs --check
 	python tools/role_jinja.py
 
@@ -103,12 +103,7 @@ lab: | $(COLLECTION_LINK)
 SCENARIOS ?= $(patsubst molecule/%/molecule.yml,%,$(sort $(wildcard molecule/*/molecule.yml)))
 
 molecule: $(STAMP) | $(COLLECTION_LINK)
-	@all=($(SCENARIOS)) failed=() times=(); for s in "$${all[@]}"; do t0=$$SECONDS; \
-	    tools/molecule "$$s" && r=passed || { r=failed; failed+=("$$s"); }; \
-	    times+=("$$(printf '%-16s %5d s  %s' "$$s" $$((SECONDS - t0)) $$r)"); done; \
-	echo "molecule: $$(( $${#all[@]} - $${#failed[@]} )) passed, $${#failed[@]} failed"; \
-	printf '    %s\n' "$${times[@]}"; \
-	if (( $${#failed[@]} )); then echo "make molecule: failed: $${failed[*]}" >&2; exit 1; fi
+	tools/molecule-all $(SCENARIOS)
 
 test: venv
 	tools/test-all

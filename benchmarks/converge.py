@@ -15,7 +15,8 @@ pipelining and ControlPersist. `--connection vm` boots a Debian forky guest
 (kernel 7.2, which has every knob of the benchmark) with the Molecule
 harness (tools/vm/vm.py, QEMU) and measures a namespace inside it over SSH:
 a host with its own kernel and the per-task cost of a remote machine. Run it
-under the harness's lock: flock ~/.cache/mptcp-linux/vm.lock python ...
+holding every VM slot of the harness, so that no scenario runs beside it:
+flock ~/.cache/mptcp-linux/vm-slot.0.lock flock ~/.cache/mptcp-linux/vm-slot.1.lock python ...
 """
 
 from __future__ import absolute_import, division, print_function

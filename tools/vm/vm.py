@@ -163,6 +163,18 @@ def free_port():
         return sock.getsockname()[1]
 
 
+def start_qemu(argv_for_port):
+    """Start a daemonizing QEMU whose SSH forward listens on a free port;
+    return the port. Scenarios may run side by side: the lock keeps another
+    run from picking the same port before this QEMU has bound it."""
+    os.makedirs(CACHE, exist_ok=True)
+    with open(os.path.join(CACHE, 'port.lock'), 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        port = free_port()
+        subprocess.run(argv_for_port(port), check=True)
+    return port
+
+
 def mac_address(*names):
     digest = hashlib.sha256('/'.join(names).encode()).digest()
     return '52:54:%02x:%02x:%02x:%02x' % tuple(digest[:4])
@@ -391,10 +403,12 @@ def save_snapshot(image, platform, kvm):
         try:
             subprocess.run(['qemu-img', 'create', '-q', '-f', 'qcow2', '-F', 'qcow2',
                             '-b', os.path.join(image, 'disk.qcow2'), files + '.qcow2'], check=True)
-            port = free_port()
-            argv = qemu_argv('snapshot', work, guest, image, port, {}, kvm, saved=True)
-            argv[argv.index('-name') + 1] = NAME_PREFIX + 'snapshot/' + os.path.basename(target)[:31]
-            subprocess.run(argv, check=True)
+
+            def argv_for_port(port):
+                argv = qemu_argv('snapshot', work, guest, image, port, {}, kvm, saved=True)
+                argv[argv.index('-name') + 1] = NAME_PREFIX + 'snapshot/' + os.path.basename(target)[:31]
+                return argv
+            port = start_qemu(argv_for_port)
             pid = read_pid(files + '.pid')
             instance = {'instance': os.path.basename(target), 'address': '127.0.0.1', 'port': port, 'user': 'root',
                         'identity_file': os.path.join(image, 'id_ed25519'), 'serial_log': files + '.serial.log'}
@@ -453,10 +467,9 @@ def start_guest(scenario, rundir, platform, image, members, kvm):
             os.remove(files + '.qcow2')
         subprocess.run(['qemu-img', 'create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', backing, files + '.qcow2'],
                        check=True)
-        port = free_port()
         started = time.monotonic()
-        subprocess.run(qemu_argv(scenario, rundir, platform, image, port, members, kvm,
-                                 saved=bool(resume), incoming=resume), check=True)
+        port = start_qemu(lambda port: qemu_argv(scenario, rundir, platform, image, port, members, kvm,
+                                                 saved=bool(resume), incoming=resume))
         pid = read_pid(files + '.pid')
         if resume and not wait_running(files + '.qmp', pid, time.monotonic() + 120):
             stop(pid)
