@@ -174,3 +174,44 @@ def test_the_family_is_read_where_pyroute2_is_missing_and_dpkg_cannot_answer(col
     again = tasks["Read the MPTCP state again, now that pyroute2 is installed"]
     assert again["failed"] and "pyroute2" in again["msg"], again
     assert netns.state() == before
+
+
+@pytest.mark.parametrize("bad_input", [False, True], ids=["kernel-only", "with-bad-input"])
+def test_a_kernel_without_mptcp_is_refused_before_dpkg_is_asked(bad_input, collections_path, tmp_path, netns):
+    """A kernel without MPTCP (socket(IPPROTO_MPTCP) fails with
+    EPROTONOSUPPORT, as on a kernel built without CONFIG_MPTCP; faked by a
+    sitecustomize in the managed node's interpreter) is refused by the
+    first check, with any bad input in the same message: with mptcp_packages
+    given, which makes the role ask dpkg, dpkg is never asked and nothing
+    changes. Not check mode."""
+    runner = Runner(_first_python(), collections_path, tmp_path)
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(
+        "import errno, os, socket\n"
+        "class _NoMptcp(socket.socket):\n"
+        "    def __init__(self, family=-1, type=-1, proto=-1, fileno=None):\n"
+        "        if proto == 262:\n"
+        "            raise OSError(errno.EPROTONOSUPPORT, os.strerror(errno.EPROTONOSUPPORT))\n"
+        "        super().__init__(family, type, proto, fileno)\n"
+        "socket.socket = _NoMptcp\n")
+    wrapper = shell_wrapper(tmp_path / "python-no-mptcp", "env", "PYTHONPATH=%s" % site,
+                            "ip", "netns", "exec", netns.name, runner.python)
+    role_vars = dict(ROLES["mptcp"][1], mptcp_packages=["iproute2"])
+    if bad_input:
+        role_vars["mptcp_scheduler"] = "no such scheduler\n"
+    play = [{"hosts": "all", "gather_facts": False, "roles": [{"role": "mptcp.linux.mptcp", "vars": role_vars}]}]
+    path = tmp_path / "play.yml"
+    path.write_text(yaml.safe_dump(play))
+    before = netns.state()
+    entries, dummy = runner.run_playbook(path, wrapper)
+    tasks = [(t["task"]["name"].split(" : ", 1)[-1], t["hosts"]["target"]) for t in entries if "target" in t["hosts"]]
+    tasks = [(name, result) for name, result in tasks if not name.startswith("Validating arguments")]
+    assert [name for name, dummy in tasks] == ["Read the host and its MPTCP state",
+                                               "Refuse bad input before touching the host"], tasks
+    read, refused = tasks[0][1], tasks[1][1]
+    assert read["usable"] is False and read["usable_errno"] == "EPROTONOSUPPORT", read
+    assert refused["failed"]
+    assert ("mptcp_scheduler" in refused["msg"]) is bad_input, refused["msg"]
+    assert "MPTCP is not usable on" in refused["msg"] and read["usable_reason"] in refused["msg"], refused["msg"]
+    assert netns.state() == before
