@@ -48,7 +48,7 @@ help:
 	@echo "make docs         the HTML docsite, offline, warnings as errors: modules, roles, filters and"
 	@echo "                  the guides (tools/docs; .build/docs/html/index.html)"
 	@echo "make lab          the netns lab (lab/run; root); installs only what it needs (tools/bootstrap --lab)"
-	@echo "make molecule     Molecule scenarios in QEMU VMs, MOLECULE_JOBS at a time (tools/molecule-all; root);"
+	@echo "make molecule     Molecule scenarios in QEMU VMs, one per VM slot at a time (tools/molecule-all; root);"
 	@echo "                  SCENARIOS=\"pair host\" runs some (default: every molecule/*/molecule.yml)"
 	@echo "make test         venv, then unit, lint, sanity, build and docs side by side, integration, molecule"
 	@echo "                  (tools/test-all: guest images built in the background, a table of layer times at the end)"
