@@ -37,6 +37,25 @@ _IFNAME_RE = re.compile(r"[^\s/:]{1,15}")
 IFNAMSIZ = 16
 
 
+def argument_spec():
+    """The options of mptcp_endpoints that say what to plan (config,
+    empty_interfaces, state): the module's argument spec, and the
+    controller's planning (the mptcp_endpoints_pending filter) validates
+    with it exactly as the module does."""
+    return dict(
+        config=dict(type="list", elements="dict", options=dict(
+            address=dict(type="str"),
+            id=dict(type="int"),
+            port=dict(type="int"),
+            dev=dict(type="str"),
+            family=dict(type="str", choices=list(FAMILIES)),
+            flags=dict(type="list", elements="str", choices=list(FLAGS)),
+        )),
+        empty_interfaces=dict(type="str", default="fail", choices=list(EMPTY_INTERFACES)),
+        state=dict(type="str", default="merged", choices=list(STATES)),
+    )
+
+
 class EndpointError(Exception):
     """Bad input; the message names every offending field."""
 
@@ -365,6 +384,17 @@ def plan(current, entries, state):
     adds.sort(key=lambda action: action[1]["id"] is None)
     after = _sorted([public(e) for e in final] + [public(e) for e in implicit])
     return deletes + changes + adds, after
+
+
+def plan_request(entries, current, interfaces, state, empty="fail"):
+    """What mptcp_endpoints plans for validated ENTRIES (validate()),
+    given the kernel's endpoints and the host's interfaces: expand() then
+    plan() (no entries: plan() without a config). Returns plan()'s
+    ``(actions, after)``; raises EndpointError. The module and the
+    controller's planning (the mptcp_endpoints_pending filter) both plan
+    through it."""
+    expanded = expand(entries, interfaces, state, empty)
+    return plan(current, expanded if entries else None, state)
 
 
 def _where(endpoint):

@@ -357,19 +357,8 @@ def _apply(module, client, actions, after, before, ifindexes):
 
 @netns_restored
 def main():
-    argument_spec = dict(
-        config=dict(type="list", elements="dict", options=dict(
-            address=dict(type="str"),
-            id=dict(type="int"),
-            port=dict(type="int"),
-            dev=dict(type="str"),
-            family=dict(type="str", choices=list(_endpoints.FAMILIES)),
-            flags=dict(type="list", elements="str", choices=list(_endpoints.FLAGS)),
-        )),
-        empty_interfaces=dict(type="str", default="fail", choices=list(_endpoints.EMPTY_INTERFACES)),
-        running_config=dict(type="str"),
-        state=dict(type="str", default="merged", choices=list(_endpoints.STATES)),
-    )
+    argument_spec = _endpoints.argument_spec()
+    argument_spec["running_config"] = dict(type="str")
     argument_spec.update(NETNS_ARGUMENT)
     argument_spec.update(LOCK_ARGUMENT)
     module = AnsibleModule(
@@ -416,8 +405,7 @@ def main():
         before = client.endpoints()
         interfaces = _netlink.interfaces() if entries or before else {}
         try:
-            expanded = _endpoints.expand(entries, interfaces, state, module.params["empty_interfaces"])
-            actions, after = _endpoints.plan(before, expanded if entries else None, state)
+            actions, after = _endpoints.plan_request(entries, before, interfaces, state, module.params["empty_interfaces"])
         except _endpoints.EndpointError as exc:
             module.fail_json(msg=str(exc), before=_shown(before))
 
