@@ -58,6 +58,18 @@ options:
     type: bool
     default: false
     version_added: 1.1.0
+  interfaces:
+    description:
+      - Whether to also report, in RV(interfaces), the interfaces and their
+        addresses, exactly as M(mptcp.linux.mptcp_endpoints) reads them to
+        resolve a O(mptcp.linux.mptcp_endpoints#module:config[].dev).
+      - With the endpoints, they are everything that module plans from, so
+        that the controller can plan without a dry run on the host (the
+        P(mptcp.linux.mptcp_endpoints_pending#filter) filter).
+      - Needs pyroute2, like RV(endpoints).
+    type: bool
+    default: false
+    version_added: 1.1.0
   host_files:
     description:
       - The paths to report in RV(host.files) (with O(host)), each with
@@ -162,6 +174,16 @@ limits:
   returned: unless pyroute2 is missing (with O(host))
   type: dict
   sample: {"subflows": 2, "add_addr_accepted": 0}
+interfaces:
+  description:
+    - The interfaces of the network namespace by name, each with its index
+      and its addresses (C(address), C(prefixlen), C(scope) as the kernel
+      numbers it, 253 link and 254 host, C(family) C(ipv4) or C(ipv6), and
+      C(dadfailed), failed duplicate address detection).
+  returned: when interfaces is true, unless pyroute2 is missing (with O(host))
+  type: dict
+  sample: {"lan0": {"index": 2, "addresses": [{"address": "192.0.2.10", "prefixlen": 24, "scope": 0,
+                                                "family": "ipv4", "dadfailed": false}]}}
 counters:
   description: The MPTcpExt counters of C(/proc/net/netstat).
   returned: always
@@ -228,6 +250,7 @@ def main():
         argument_spec=dict(connections=dict(type="bool", default=True), listeners=dict(type="bool", default=False),
                            host=dict(type="bool", default=False),
                            host_files=dict(type="list", elements="path", default=[]),
+                           interfaces=dict(type="bool", default=False),
                            **NETNS_ARGUMENT),
         supports_check_mode=True,
     )
@@ -261,6 +284,8 @@ def main():
         # None: no MPTCP in this kernel, usable_reason says why
         result["endpoints"] = [_endpoints.public(e) for e in endpoints or []]
         result["limits"] = limits or {}
+        if module.params["interfaces"]:
+            result["interfaces"] = _netlink.interfaces()
     if module.params["connections"]:
         try:
             result["connections"] = _sockets.connections()
