@@ -137,6 +137,43 @@ def test_check_mode_apply_twice(host_each_python):
     assert again.changed == 0, [n for n, r in again.tasks if r.get("changed")]
 
 
+DRY_RUN = "Dry-run the endpoints against the running kernel"
+
+
+def test_converged_host_skips_the_dry_run_and_drift_still_gets_fixed(host):
+    """The controller plans the endpoints from the first read: a converged
+    host costs no dry run; an endpoint deleted behind the role's back brings
+    the dry run and the fix back; a dev of a missing interface is still
+    refused by the dry run, with its message, before anything changes."""
+    first = host.apply(BASE)
+    assert not first.failed, first.failure()
+    assert first.result(DRY_RUN).get("skipped") is not True
+    converged = host.netns.state()
+
+    noop = host.apply(BASE)
+    assert not noop.failed, noop.failure()
+    assert noop.changed == 0, [n for n, r in noop.tasks if r.get("changed")]
+    assert noop.result(DRY_RUN).get("skipped") is True
+    assert noop.result("Set the endpoints").get("skipped") is True
+    assert host.netns.state() == converged
+
+    gone = [e for e in converged["endpoints"] if e["address"] == "198.51.100.11"][0]
+    host.netns.ip("mptcp", "endpoint", "delete", "id", str(gone["id"]))
+    fixed = host.apply(BASE)
+    assert not fixed.failed, fixed.failure()
+    assert fixed.result(DRY_RUN)["commands"] == ["ip mptcp endpoint add 198.51.100.11 dev lan1 subflow"]
+    assert fixed.result("Set the endpoints")["changed"] is True
+    assert sorted((e["address"], e["dev"], e["flags"]) for e in host.netns.endpoints()) == sorted(
+        (e["address"], e["dev"], e["flags"]) for e in converged["endpoints"])
+
+    before = host.netns.state()
+    bad = host.apply(dict(BASE, mptcp_endpoint_interfaces=["lan0", "lan1", "nosuch0"], mptcp_limits_subflows=5))
+    assert bad.failed
+    assert bad.result(DRY_RUN)["failed"] is True
+    assert "config[2].dev: interface 'nosuch0' does not exist (interfaces here: " in bad.failure(), bad.failure()
+    assert host.netns.state() == before
+
+
 def test_overridden_removes_foreign_endpoints(host):
     host.netns.ip("mptcp", "endpoint", "add", "203.0.113.9", "signal")
     run = host.apply(dict(OFFLINE, mptcp_endpoint_interfaces=["lan1"], mptcp_endpoint_family="ipv4",
