@@ -179,8 +179,8 @@ def _interfaces(raw):
                               "prefixlen": _number(addr.get("prefixlen"), what + ".prefixlen"),
                               "scope": _number(addr.get("scope"), what + ".scope"),
                               "family": addr["family"], "dadfailed": addr["dadfailed"]})
-        result[_text(name, "an interface name")] = {"index": _number(iface.get("index"), what + ".index"),
-                                                     "addresses": addresses}
+        index = _number(iface.get("index"), what + ".index")
+        result[_text(name, "an interface name")] = {"index": index, "addresses": addresses}
     return result
 
 
