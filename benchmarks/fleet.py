@@ -12,8 +12,8 @@ scratch, site.yml again (no-op), playbooks/verify.yml, playbooks/info.yml;
 then on another fresh fleet benchmarks/naive.yml (ansible.posix.sysctl per
 key, `ip mptcp` commands) from scratch and again, for the same state. Each
 figure is the wall time of the ansible(-playbook) process, the median of
---runs. A callback (benchmarks/callback_plugins/module_count.py) counts the
-module executions per host of each workload.
+--runs. A callback (benchmarks/callback_plugins/mptcp_fleet_count.py) counts
+the module executions per host of each workload and times each task.
 
 The fleet: a namespace of the benchmark's own holds two bridges, one per
 path (10.90.0.0/16 and 10.91.0.0/16 by default). Each host namespace has eth0 on the
@@ -222,7 +222,7 @@ def ansible(tmp, argv, forks, label, strategy="linear"):
         raise SystemExit("%s failed (rc %d):\n%s%s" % (label, proc.returncode, proc.stdout[-6000:], proc.stderr[-3000:]))
     with open(counts) as handle:
         count = json.load(handle)
-    return {"wall": wall, "executions": count["executions"], "changed": count["changed"]}
+    return {"wall": wall, "executions": count["executions"], "changed": count["changed"], "tasks": count["tasks"]}
 
 
 def measure(fleet, tmp, forks, workloads, strategy):
@@ -293,6 +293,13 @@ def write_results(args, data, output, workloads):
             continue
         lines.append("| %d | %d | %s |" % (row["size"], row["forks"], " | ".join(
             "%.2f" % per_host(row["results"][key], row["size"]) for key, dummy in WORKLOADS if key in workloads)))
+    measured = [row for row in data["rows"] if "as_forks" not in row and "site-noop" in row["results"]]
+    if measured:
+        row = max(measured, key=lambda row: (row["size"], -row["forks"]))
+        lines += ["", "Where the no-op `site.yml` spends its time with N = %d and %d forks: each task from its start "
+                  "to the next one's, on all hosts (seconds):" % (row["size"], row["forks"]), "",
+                  "| task | s |", "|---|---:|"]
+        lines += ["| %s | %.1f |" % (name.replace("|", "\\|"), seconds) for name, seconds in row["results"]["site-noop"]["tasks"]]
     if data.get("plot"):
         lines += ["", "![Wall time against N](%s)" % data["plot"]]
     with open(os.path.join(output, "fleet-results.md"), "w") as handle:

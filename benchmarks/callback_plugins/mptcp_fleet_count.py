@@ -14,14 +14,17 @@ description:
   - Counts, per host, every task result that ran on the host, a loop item
     and a retry each counting one; actions that run on the controller
     (assert, debug, set_fact, fail, meta, includes, validate_argument_spec) count none. Counts the
-    changed results too. Writes both as JSON to the file named by the
-    environment variable MPTCP_FLEET_COUNT when the run ends.
+    changed results too. Also times each task, from its start to the start
+    of the next (or the end of the run), on all hosts at once. Writes all
+    three as JSON to the file named by the environment variable
+    MPTCP_FLEET_COUNT when the run ends.
 options: {}
 """
 
 import collections
 import json
 import os
+import time
 
 from ansible.plugins.callback import CallbackBase
 
@@ -47,6 +50,22 @@ class CallbackModule(CallbackBase):
         super(CallbackModule, self).__init__(*args, **kwargs)
         self.executions = collections.Counter()
         self.changed = collections.Counter()
+        self.tasks = []  # [name, seconds], in the order they ran
+        self._started = None
+
+    def _lap(self, name=None):
+        now = time.time()
+        if self.tasks and self._started is not None:
+            self.tasks[-1][1] = round(now - self._started, 3)
+        if name is not None:
+            self.tasks.append([name, None])
+        self._started = now
+
+    def v2_playbook_on_task_start(self, task, is_conditional):
+        self._lap(task.get_name())
+
+    def v2_playbook_on_handler_task_start(self, task):
+        self._lap(task.get_name())
 
     def _count(self, result, loop_summary=True):
         if _short(result._task.action) in CONTROLLER_ACTIONS:
@@ -74,10 +93,11 @@ class CallbackModule(CallbackBase):
         self._count(result, loop_summary=False)
 
     def v2_playbook_on_stats(self, stats):
+        self._lap()
         self._write()
 
     def _write(self):
         path = os.environ.get("MPTCP_FLEET_COUNT")
         if path:
             with open(path, "w") as handle:
-                json.dump({"executions": dict(self.executions), "changed": dict(self.changed)}, handle)
+                json.dump({"executions": dict(self.executions), "changed": dict(self.changed), "tasks": self.tasks}, handle)

@@ -58,9 +58,14 @@ def test_fleet_of_five(collections_path, tmp_path):
     assert sorted(results["site"]["changed"]) == sorted(servers + clients)
     assert sorted(results["naive-noop"]["changed"]) == sorted(servers + clients)  # ansible.builtin.command always is
     assert all(result["wall"] > 0 for result in results.values())
+    # every task of the no-op timed, in the order it ran
+    tasks = results["site-noop"]["tasks"]
+    assert [name for name, dummy in tasks][1] == "mptcp.linux.mptcp : Read the host and its MPTCP state", tasks
+    assert all(seconds >= 0 for dummy, seconds in tasks), tasks
     with open(str(tmp_path / "fleet-results.md")) as handle:
         table = handle.read()
     assert "| 5 | 5 | " in table and "--sizes 5 --forks 5" in table
+    assert "| mptcp.linux.mptcp : Read the host and its MPTCP state | " in table
     assert _leftovers(prefix) == []
 
 
