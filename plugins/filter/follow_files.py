@@ -58,17 +58,18 @@ _value:
       mode: "0644"
 """
 
+import importlib
 import io
 import os
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.mptcp.linux.plugins.module_utils import _follow, _metrics
-
 PACKAGE = ("ansible_collections", "mptcp", "linux", "plugins", "module_utils")
 
-
-PROGRAMS = {"follow": _follow, "metrics": _metrics}
+# Imported when the filter runs, not when Ansible loads this file: Ansible
+# loads every filter file of the collection in each worker process that
+# looks up any of its filters, and these programs import pyroute2.
+PROGRAMS = {"follow": "_follow", "metrics": "_metrics"}
 
 
 def follow_files(lib_dir, state="present", program="follow"):
@@ -78,9 +79,10 @@ def follow_files(lib_dir, state="present", program="follow"):
         raise AnsibleFilterError("follow_files: state must be present or absent, not %r" % (state,))
     if program not in PROGRAMS:
         raise AnsibleFilterError("follow_files: program must be follow or metrics, not %r" % (program,))
-    source = os.path.dirname(os.path.abspath(_follow.__file__))
+    shipped = importlib.import_module(".".join(PACKAGE + (PROGRAMS[program],))).SHIPPED
+    source = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "module_utils")
     files = []
-    for name in PROGRAMS[program].SHIPPED:
+    for name in shipped:
         entry = {"path": os.path.join(lib_dir, *PACKAGE + (name,))}
         if state == "absent":
             entry["state"] = "absent"
