@@ -117,6 +117,8 @@ _value:
       elements: dict
 """
 
+from collections.abc import Mapping
+
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.mptcp.linux.plugins.module_utils import _endpoints
@@ -184,11 +186,23 @@ def _interfaces(raw):
     return result
 
 
+def _plain(value):
+    """VALUE as plain dicts and lists. Walking Ansible's lazily templated
+    containers renders them; the argument spec's validation deep-copies what
+    it is given, and a deep copy of a lazy container costs a tenth of a second
+    or more in every worker process."""
+    if isinstance(value, Mapping):
+        return dict((key, _plain(item)) for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
 def _options(config, state, empty_interfaces):
     """The options as the module's argument spec leaves them, or _Doubt
     with its messages."""
     checked = ArgumentSpecValidator(_endpoints.argument_spec()).validate(
-        {"config": config, "state": state, "empty_interfaces": empty_interfaces})
+        _plain({"config": config, "state": state, "empty_interfaces": empty_interfaces}))
     if checked.error_messages:
         raise _Doubt("; ".join(checked.error_messages))
     params = checked.validated_parameters

@@ -140,3 +140,16 @@ def test_an_implicit_endpoint_is_left_alone_and_kept_in_the_plan():
     result = mptcp_endpoints_pending(CONFIG, read(endpoints=ENDPOINTS + [implicit]), "overridden")
     assert result["pending"] is False
     assert result["after"] == ENDPOINTS + [implicit]
+
+
+class _NoDeepCopy(list):
+    """A list that refuses to be deep-copied, as a stand-in for Ansible's
+    lazily templated containers, whose deep copy renders them again."""
+
+    def __deepcopy__(self, memo):
+        raise AssertionError("the filter deep-copied the caller's container")
+
+
+def test_the_callers_containers_are_never_deep_copied():
+    config = _NoDeepCopy(dict(entry, flags=_NoDeepCopy(entry["flags"])) for entry in CONFIG)
+    assert mptcp_endpoints_pending(config, INFO, "overridden")["pending"] is False
