@@ -79,10 +79,10 @@ def follow_files(lib_dir, state="present", program="follow"):
         raise AnsibleFilterError("follow_files: state must be present or absent, not %r" % (state,))
     if program not in PROGRAMS:
         raise AnsibleFilterError("follow_files: program must be follow or metrics, not %r" % (program,))
-    shipped = importlib.import_module(".".join(PACKAGE + (PROGRAMS[program],))).SHIPPED
-    source = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "module_utils")
+    module = importlib.import_module(".".join(PACKAGE + (PROGRAMS[program],)))
+    source = os.path.dirname(os.path.abspath(module.__file__))
     files = []
-    for name in shipped:
+    for name in module.SHIPPED:
         entry = {"path": os.path.join(lib_dir, *PACKAGE + (name,))}
         if state == "absent":
             entry["state"] = "absent"
