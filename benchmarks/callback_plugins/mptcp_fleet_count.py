@@ -55,7 +55,7 @@ class CallbackModule(CallbackBase):
 
     def _lap(self, name=None):
         now = time.time()
-        if self.tasks and self._started is not None:
+        if self.tasks:
             self.tasks[-1][1] = round(now - self._started, 3)
         if name is not None:
             self.tasks.append([name, None])
