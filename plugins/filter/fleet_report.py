@@ -92,11 +92,15 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.mptcp.linux.plugins.module_utils import _quote, _report
+# The collection's modules are imported where they are used: Ansible loads
+# every filter file of the collection in each worker process that looks
+# up any of its filters (tests/unit/plugins/filter/test_loading.py).
 
 
-def fleet_report(hosts, format="data", generated="", fallback_threshold=_report.DEFAULT_THRESHOLD,
-                 min_attempts=_report.DEFAULT_MIN_ATTEMPTS, servers=None, clients=None):
+def fleet_report(hosts, format="data", generated="", fallback_threshold=None, min_attempts=None, servers=None, clients=None):
+    from ansible_collections.mptcp.linux.plugins.module_utils import _quote, _report
+    fallback_threshold = _report.DEFAULT_THRESHOLD if fallback_threshold is None else fallback_threshold
+    min_attempts = _report.DEFAULT_MIN_ATTEMPTS if min_attempts is None else min_attempts
     if not isinstance(hosts, dict):
         raise AnsibleFilterError("fleet_report: the input must map host names to their mptcp_drift fact, not a %s"
                                  % type(hosts).__name__)

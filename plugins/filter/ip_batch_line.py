@@ -50,12 +50,14 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.mptcp.linux.plugins.module_utils._quote import QuoteError
-from ansible_collections.mptcp.linux.plugins.module_utils._quote import ip_batch_line as _ip_batch_line
+# The collection's modules are imported where they are used: Ansible loads
+# every filter file of the collection in each worker process that looks
+# up any of its filters (tests/unit/plugins/filter/test_loading.py).
 
 
 def ip_batch_line(words):
     """One ip -batch line."""
+    from ansible_collections.mptcp.linux.plugins.module_utils._quote import QuoteError, ip_batch_line as _ip_batch_line
     try:
         if isinstance(words, str) or not isinstance(words, (list, tuple)):
             raise QuoteError("is a %s; give the list of words" % type(words).__name__)

@@ -121,7 +121,9 @@ from collections.abc import Mapping
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.mptcp.linux.plugins.module_utils import _endpoints
+# The collection's modules are imported where they are used: Ansible loads
+# every filter file of the collection in each worker process that looks
+# up any of its filters (tests/unit/plugins/filter/test_loading.py).
 
 # The states for which the module plans before it changes anything.
 PLANNED_STATES = ("merged", "replaced", "overridden", "deleted")
@@ -147,6 +149,7 @@ def _number(value, what, optional=False):
 
 def _endpoint(raw, index):
     """One endpoint of mptcp_info's read, as the module's client gives it."""
+    from ansible_collections.mptcp.linux.plugins.module_utils import _endpoints
     what = "endpoints[%d]" % index
     if not isinstance(raw, dict):
         raise _Doubt("%s is not an endpoint" % what)
@@ -201,6 +204,7 @@ def _plain(value):
 def _options(config, state, empty_interfaces):
     """The options as the module's argument spec leaves them, or _Doubt
     with its messages."""
+    from ansible_collections.mptcp.linux.plugins.module_utils import _endpoints
     checked = ArgumentSpecValidator(_endpoints.argument_spec()).validate(
         _plain({"config": config, "state": state, "empty_interfaces": empty_interfaces}))
     if checked.error_messages:
@@ -216,6 +220,7 @@ def _pending(reason, commands=(), after=None):
 
 
 def mptcp_endpoints_pending(config, info, state="merged", empty_interfaces="fail"):
+    from ansible_collections.mptcp.linux.plugins.module_utils import _endpoints
     if not isinstance(info, dict):
         return _pending("no read of the host (mptcp.linux.mptcp_info) to plan from")
     if info.get("endpoints") is None:

@@ -59,14 +59,12 @@ _value:
 import posixpath
 import re
 
-from ansible_collections.mptcp.linux.plugins.filter.unsafe_values import unsafe_values
-from ansible_collections.mptcp.linux.plugins.module_utils._common import LIMIT_MAX
-from ansible_collections.mptcp.linux.plugins.module_utils._endpoints import valid_ifname
-from ansible_collections.mptcp.linux.plugins.module_utils._sysctl import KNOBS
+# The collection's modules are imported where they are used: Ansible loads
+# every filter file of the collection in each worker process that looks
+# up any of its filters (tests/unit/plugins/filter/test_loading.py).
 
 # The knobs with a variable of their own; the others go through mptcp_sysctls.
 OWN_VARIABLES = ("enabled", "path_manager", "scheduler")
-PASS_THROUGH = sorted(knob for knob in KNOBS if knob not in OWN_VARIABLES)
 TABLE_BASE_MAX = 4294967039
 PRIORITY_MAX = 32765
 
@@ -87,7 +85,17 @@ def _bool(value):
     return str(value).lower() in ("true", "yes", "on", "1")
 
 
+def pass_through():
+    """The knobs that mptcp_sysctls may set: those without a variable of their own."""
+    from ansible_collections.mptcp.linux.plugins.module_utils._sysctl import KNOBS
+    return sorted(knob for knob in KNOBS if knob not in OWN_VARIABLES)
+
+
 def mptcp_role_problems(variables, interfaces, systemd):
+    from ansible_collections.mptcp.linux.plugins.filter.unsafe_values import unsafe_values
+    from ansible_collections.mptcp.linux.plugins.module_utils._common import LIMIT_MAX
+    from ansible_collections.mptcp.linux.plugins.module_utils._endpoints import valid_ifname
+    pass_through_knobs = pass_through()
     given = dict((k, v) for k, v in (variables or {}).items() if v is not None)
     manager = given.get("mptcp_endpoint_manager", "static")
     problems = []
@@ -97,8 +105,8 @@ def mptcp_role_problems(variables, interfaces, systemd):
     problems.extend("interface name %s: not a Linux interface name (1 to 15 characters, no /, : or blank)" % name
                     for name in interfaces if not valid_ifname(str(name)))
     problems.extend("mptcp_sysctls: unknown knob %s (allowed: %s; %s and %s have their own variables)"
-                    % (knob, ", ".join(PASS_THROUGH), ", ".join(OWN_VARIABLES[:-1]), OWN_VARIABLES[-1])
-                    for knob in given.get("mptcp_sysctls", {}) if knob not in PASS_THROUGH)
+                    % (knob, ", ".join(pass_through_knobs), ", ".join(OWN_VARIABLES[:-1]), OWN_VARIABLES[-1])
+                    for knob in given.get("mptcp_sysctls", {}) if knob not in pass_through_knobs)
     for name in ("mptcp_limits_subflows", "mptcp_limits_add_addr_accepted"):
         if name in given and not _in_range(given[name], 0, LIMIT_MAX):
             problems.append("%s must be 0 to %d, not %s" % (name, LIMIT_MAX, given[name]))

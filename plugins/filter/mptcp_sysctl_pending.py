@@ -56,12 +56,15 @@ _value:
 
 from ansible.module_utils.parsing.convert_bool import boolean
 
-from ansible_collections.mptcp.linux.plugins.module_utils import _sysctl
+# The collection's modules are imported where they are used: Ansible loads
+# every filter file of the collection in each worker process that looks
+# up any of its filters (tests/unit/plugins/filter/test_loading.py).
 
 
 def _text(option, value, key):
     """What mptcp_sysctl writes for VALUE into KEY, or None when it is not a
     valid value. Ansible may hand over numbers and booleans as text."""
+    from ansible_collections.mptcp.linux.plugins.module_utils import _sysctl
     kind = _sysctl.KNOBS[option][1]
     try:
         if kind == "bool":
@@ -76,6 +79,7 @@ def _text(option, value, key):
 
 
 def mptcp_sysctl_pending(wanted, current):
+    from ansible_collections.mptcp.linux.plugins.module_utils import _sysctl
     current = current or {}
     pending = []
     for option, value in (wanted or {}).items():

@@ -62,10 +62,13 @@ _value:
     - 'mptcpd_path_manager: "addr adv" is not a plugin name (letters, digits, ''_'', ''-'', ''.'')'
 """
 
-from ansible_collections.mptcp.linux.plugins.plugin_utils import _mptcpd_role
+# The collection's modules are imported where they are used: Ansible loads
+# every filter file of the collection in each worker process that looks
+# up any of its filters (tests/unit/plugins/filter/test_loading.py).
 
 
 def mptcpd_problems(settings, plugin_dir=None, installed=None, searched=None):
+    from ansible_collections.mptcp.linux.plugins.plugin_utils import _mptcpd_role
     return _mptcpd_role.problems(settings or {}, plugin_dir, installed,
                                  tuple(searched) if searched else ("/usr/lib", "/usr/lib64"))
 

@@ -83,11 +83,14 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.mptcp.linux.plugins.module_utils._quote import QuoteError
-from ansible_collections.mptcp.linux.plugins.plugin_utils import _mptcpize_role
+# The collection's modules are imported where they are used: Ansible loads
+# every filter file of the collection in each worker process that looks
+# up any of its filters (tests/unit/plugins/filter/test_loading.py).
 
 
 def mptcpize_plan(services, unit_dir="/etc/systemd/system", library=None, verify_listeners=True):
+    from ansible_collections.mptcp.linux.plugins.module_utils._quote import QuoteError
+    from ansible_collections.mptcp.linux.plugins.plugin_utils import _mptcpize_role
     if not library:
         raise AnsibleFilterError("mptcpize_plan: the library path is required")
     try:

@@ -53,12 +53,14 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.mptcp.linux.plugins.module_utils._quote import QuoteError
-from ansible_collections.mptcp.linux.plugins.module_utils._quote import nginx_directive as _nginx_directive
+# The collection's modules are imported where they are used: Ansible loads
+# every filter file of the collection in each worker process that looks
+# up any of its filters (tests/unit/plugins/filter/test_loading.py).
 
 
 def nginx_directive(text):
     """The directive re-quoted word by word."""
+    from ansible_collections.mptcp.linux.plugins.module_utils._quote import QuoteError, nginx_directive as _nginx_directive
     try:
         return _nginx_directive(text)
     except QuoteError as e:

@@ -82,11 +82,14 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.mptcp.linux.plugins.module_utils import _nginx
-from ansible_collections.mptcp.linux.plugins.module_utils._quote import QuoteError
+# The collection's modules are imported where they are used: Ansible loads
+# every filter file of the collection in each worker process that looks
+# up any of its filters (tests/unit/plugins/filter/test_loading.py).
 
 
 def nginx_server_files(entries, directory, context="http", keyword="", include_file=None, include_in=None, main_text=""):
+    from ansible_collections.mptcp.linux.plugins.module_utils import _nginx
+    from ansible_collections.mptcp.linux.plugins.module_utils._quote import QuoteError
     if context not in ("http", "stream"):
         raise AnsibleFilterError("nginx_server_files: context must be http or stream, not %r" % (context,))
     problems = _nginx.block_problems(entries, "blocks", context)

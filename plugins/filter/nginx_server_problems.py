@@ -70,10 +70,13 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.mptcp.linux.plugins.module_utils._nginx import block_problems
+# The collection's modules are imported where they are used: Ansible loads
+# every filter file of the collection in each worker process that looks
+# up any of its filters (tests/unit/plugins/filter/test_loading.py).
 
 
 def nginx_server_problems(entries, name="mptcp_nginx_servers", context="http"):
+    from ansible_collections.mptcp.linux.plugins.module_utils._nginx import block_problems
     if context not in ("http", "stream"):
         raise AnsibleFilterError("nginx_server_problems: context must be http or stream, not %r" % (context,))
     return block_problems(entries, name, context)

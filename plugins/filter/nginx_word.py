@@ -51,12 +51,14 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.mptcp.linux.plugins.module_utils._quote import QuoteError
-from ansible_collections.mptcp.linux.plugins.module_utils._quote import nginx_word as _nginx_word
+# The collection's modules are imported where they are used: Ansible loads
+# every filter file of the collection in each worker process that looks
+# up any of its filters (tests/unit/plugins/filter/test_loading.py).
 
 
 def nginx_word(text):
     """One nginx argument."""
+    from ansible_collections.mptcp.linux.plugins.module_utils._quote import QuoteError, nginx_word as _nginx_word
     try:
         return _nginx_word(text)
     except QuoteError as e:

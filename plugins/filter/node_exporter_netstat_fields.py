@@ -60,8 +60,9 @@ import re
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.mptcp.linux.plugins.module_utils._quote import (QuoteError, environment_file_read,
-                                                                         environment_file_value)
+# The collection's modules are imported where they are used: Ansible loads
+# every filter file of the collection in each worker process that looks
+# up any of its filters (tests/unit/plugins/filter/test_loading.py).
 
 FLAG = "--collector.netstat.fields"
 ADDED = "^MPTcpExt_"
@@ -118,6 +119,7 @@ def extend_words(words, help_text=None):
 
 
 def node_exporter_netstat_fields(content, help_text=None):
+    from ansible_collections.mptcp.linux.plugins.module_utils._quote import QuoteError, environment_file_read, environment_file_value
     if content is not None and not isinstance(content, str):
         raise AnsibleFilterError("node_exporter_netstat_fields: the file content is a %s, not text" % type(content).__name__)
     lines = (content or "").splitlines()

@@ -98,11 +98,14 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.mptcp.linux.plugins.module_utils._quote import QuoteError
-from ansible_collections.mptcp.linux.plugins.plugin_utils import _socket_role
+# The collection's modules are imported where they are used: Ansible loads
+# every filter file of the collection in each worker process that looks
+# up any of its filters (tests/unit/plugins/filter/test_loading.py).
 
 
 def socket_unit_plan(units, dropins=None, unit_dir="/etc/systemd/system"):
+    from ansible_collections.mptcp.linux.plugins.module_utils._quote import QuoteError
+    from ansible_collections.mptcp.linux.plugins.plugin_utils import _socket_role
     try:
         return _socket_role.plan(units, dropins, unit_dir)
     except (QuoteError, _socket_role.FieldError) as exc:

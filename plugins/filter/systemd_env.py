@@ -57,12 +57,14 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.mptcp.linux.plugins.module_utils._quote import QuoteError
-from ansible_collections.mptcp.linux.plugins.module_utils._quote import systemd_env as _systemd_env
+# The collection's modules are imported where they are used: Ansible loads
+# every filter file of the collection in each worker process that looks
+# up any of its filters (tests/unit/plugins/filter/test_loading.py).
 
 
 def systemd_env(name, value):
     """The quoted "NAME=value" for Environment=."""
+    from ansible_collections.mptcp.linux.plugins.module_utils._quote import QuoteError, systemd_env as _systemd_env
     try:
         return _systemd_env(name, value)
     except QuoteError as e:

@@ -51,12 +51,14 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.mptcp.linux.plugins.module_utils._quote import QuoteError
-from ansible_collections.mptcp.linux.plugins.module_utils._quote import systemd_escape_path as _systemd_escape_path
+# The collection's modules are imported where they are used: Ansible loads
+# every filter file of the collection in each worker process that looks
+# up any of its filters (tests/unit/plugins/filter/test_loading.py).
 
 
 def systemd_escape_path(path):
     """``systemd-escape --path PATH``."""
+    from ansible_collections.mptcp.linux.plugins.module_utils._quote import QuoteError, systemd_escape_path as _systemd_escape_path
     try:
         return _systemd_escape_path(path)
     except QuoteError as e:

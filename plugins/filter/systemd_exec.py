@@ -73,15 +73,14 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.mptcp.linux.plugins.module_utils._quote import (
-    QuoteError,
-    systemd_exec_argv,
-    systemd_exec_string_problems,
-)
+# The collection's modules are imported where they are used: Ansible loads
+# every filter file of the collection in each worker process that looks
+# up any of its filters (tests/unit/plugins/filter/test_loading.py).
 
 
 def systemd_exec(value):
     """ExecStart= value of an argv list, or a checked systemd command line."""
+    from ansible_collections.mptcp.linux.plugins.module_utils._quote import QuoteError, systemd_exec_argv, systemd_exec_string_problems
     try:
         if isinstance(value, str):
             return systemd_exec_string_problems(value)

@@ -49,12 +49,14 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.mptcp.linux.plugins.module_utils._quote import QuoteError
-from ansible_collections.mptcp.linux.plugins.module_utils._quote import systemd_value as _systemd_value
+# The collection's modules are imported where they are used: Ansible loads
+# every filter file of the collection in each worker process that looks
+# up any of its filters (tests/unit/plugins/filter/test_loading.py).
 
 
 def systemd_value(text):
     """The text, escaped for a rest-of-line systemd setting."""
+    from ansible_collections.mptcp.linux.plugins.module_utils._quote import QuoteError, systemd_value as _systemd_value
     try:
         return _systemd_value(text)
     except QuoteError as e:

@@ -11,7 +11,7 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.mptcp.linux.plugins.filter.mptcp_role_problems import PASS_THROUGH, mptcp_role_problems
+from ansible_collections.mptcp.linux.plugins.filter.mptcp_role_problems import mptcp_role_problems, pass_through
 from ansible_collections.mptcp.linux.plugins.module_utils._sysctl import KNOBS
 
 DEFAULTS = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "roles", "mptcp", "defaults", "main.yml")
@@ -34,8 +34,8 @@ def test_the_defaults_pass():
 
 
 def test_every_pass_through_knob_is_accepted_and_the_list_comes_from_the_knob_table():
-    assert problems(mptcp_sysctls=dict((knob, 1) for knob in PASS_THROUGH)) == []
-    assert set(PASS_THROUGH) | {"enabled", "path_manager", "scheduler"} == set(KNOBS)
+    assert problems(mptcp_sysctls=dict((knob, 1) for knob in pass_through())) == []
+    assert set(pass_through()) | {"enabled", "path_manager", "scheduler"} == set(KNOBS)
 
 
 @pytest.mark.parametrize("variables, expected", [
