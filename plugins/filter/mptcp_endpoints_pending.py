@@ -19,17 +19,20 @@ description:
     spec and its C(validate()), then C(expand()) and C(plan()) of its
     module_utils run on them, as the module runs them before it changes
     anything.
-  - It returns RV(_value.pending) false only when that planning says there
-    is nothing to do, with every input present. Anything else is pending,
-    so that the module itself runs and says what it would do or what is
-    wrong. That is a pending action, any problem with the options or with
-    the interfaces (a missing interface, an address it does not hold,
-    clashing ids, a kernel rule), a read without endpoints (pyroute2
-    missing on the host), without limits (the kernel's MPTCP path manager
-    did not answer) or without interfaces, data of an unexpected shape, a
-    state the module does not plan (gathered, rendered, parsed).
+  - It returns RV(_value.planned) true only when that planning ran to its
+    end with every input present and found no problem; then
+    RV(_value.commands) and RV(_value.after) are the module's own plan.
+    Anything else is not planned, so that the module itself runs and says
+    what is wrong: any problem with the options or with the interfaces (a
+    missing interface, an address it does not hold, clashing ids, a kernel
+    rule), a read without endpoints (pyroute2 missing on the host), without
+    limits (the kernel's MPTCP path manager did not answer) or without
+    interfaces, data of an unexpected shape, a state the module does not
+    plan (gathered, rendered, parsed).
+  - RV(_value.pending) is false only when the plan has nothing to do.
   - The mptcp role skips the check-mode run of M(mptcp.linux.mptcp_endpoints)
-    on a host where it returns false, one module execution less.
+    on a host where the plan is made, one module execution less, and sets
+    the endpoints only where it has commands.
   - Why the skip is safe. Before planning, the module checks its options
     (the argument spec and C(validate()), run here alike), needs pyroute2
     and the kernel's C(mptcp_pm) netlink family (the read gave endpoints
@@ -40,9 +43,10 @@ description:
     rules (flags, ports, ids, at most 8 endpoints) on the result. The
     module checks nothing else against the live kernel before it writes.
     Whether the kernel supports a flag (such as V(laminar), Linux 6.18) it
-    learns only by reading back what it wrote. With nothing to do it writes
-    nothing, and every flag asked for is already on an endpoint the kernel
-    holds.
+    learns only by reading back what it wrote, and a port in use or an
+    address gone it learns from the kernel's refusal: a dry run cannot
+    foresee either. The module run that sets the endpoints then puts back
+    what it changed, and the role what its earlier steps changed.
   - A host that changes between the read and the rest of the play is
     planned as read. The dry run would have planned from its own read just
     the same, and the run that sets the endpoints plans again under its
@@ -79,15 +83,16 @@ EXAMPLES = r"""
     interfaces: true
   register: info
 
-- name: Dry-run the endpoints unless the controller knows there is nothing to do
+# pending: the plan has something to do, or the controller could not plan
+# and the module will say why
+- name: Set the endpoints unless the controller knows there is nothing to do
   mptcp.linux.mptcp_endpoints:
     state: overridden
     config: "{{ wanted }}"
-  check_mode: true
-  register: plan
-  when: (wanted | mptcp.linux.mptcp_endpoints_pending(info, 'overridden')).pending
+  when: plan.pending
   vars:
     wanted: [{dev: eth1, flags: [subflow]}]
+    plan: "{{ wanted | mptcp.linux.mptcp_endpoints_pending(info, 'overridden') }}"
 """
 
 RETURN = r"""
@@ -95,10 +100,16 @@ _value:
   description: The outcome of the planning.
   type: dict
   contains:
+    planned:
+      description:
+        - True when the planning ran with every input present and found no
+          problem (see the description); RV(_value.commands) and
+          RV(_value.after) are then the module's plan.
+      type: bool
     pending:
       description:
         - False when the planning found nothing to do, with every input
-          present; true otherwise (see the description).
+          present; true otherwise.
       type: bool
     reason:
       description: Why RV(_value.pending) is true (the planner's message, the
@@ -107,12 +118,13 @@ _value:
     commands:
       description: The C(ip mptcp) commands the module would send, as its
         RV(mptcp.linux.mptcp_endpoints#module:commands); empty when it has
-        nothing to do or could not plan.
+        nothing to do or RV(_value.planned) is false.
       type: list
       elements: str
     after:
       description: The endpoints the plan predicts, as the module's check-mode
-        RV(mptcp.linux.mptcp_endpoints#module:after); null when it could not plan.
+        RV(mptcp.linux.mptcp_endpoints#module:after); null when
+        RV(_value.planned) is false.
       type: list
       elements: dict
 """
@@ -215,20 +227,20 @@ def _options(config, state, empty_interfaces):
     return params
 
 
-def _pending(reason, commands=(), after=None):
-    return {"pending": True, "reason": reason, "commands": list(commands), "after": after}
+def _unplanned(reason):
+    return {"pending": True, "planned": False, "reason": reason, "commands": [], "after": None}
 
 
 def mptcp_endpoints_pending(config, info, state="merged", empty_interfaces="fail"):
     from ansible_collections.mptcp.linux.plugins.module_utils import _endpoints
     if not isinstance(info, dict):
-        return _pending("no read of the host (mptcp.linux.mptcp_info) to plan from")
+        return _unplanned("no read of the host (mptcp.linux.mptcp_info) to plan from")
     if info.get("endpoints") is None:
-        return _pending("the read has no endpoints (pyroute2 missing on the host?)")
+        return _unplanned("the read has no endpoints (pyroute2 missing on the host?)")
     if not info.get("limits"):
-        return _pending("the read has no limits: the kernel's MPTCP path manager did not answer")
+        return _unplanned("the read has no limits: the kernel's MPTCP path manager did not answer")
     if info.get("interfaces") is None:
-        return _pending("the read has no interfaces (mptcp.linux.mptcp_info interfaces: true)")
+        return _unplanned("the read has no interfaces (mptcp.linux.mptcp_info interfaces: true)")
     try:
         params = _options(config, state, empty_interfaces)
         current = [_endpoint(e, i) for i, e in enumerate(info["endpoints"])]
@@ -238,14 +250,13 @@ def mptcp_endpoints_pending(config, info, state="merged", empty_interfaces="fail
         actions, after = _endpoints.plan_request(entries, current, interfaces if entries or current else {},
                                                  params["state"], params["empty_interfaces"])
     except (_Doubt, _endpoints.EndpointError) as exc:
-        return _pending(str(exc))
+        return _unplanned(str(exc))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        return _pending("the planning failed on the read: %r" % exc)
+        return _unplanned("the planning failed on the read: %r" % exc)
     after = [_endpoints.public(e) for e in after]
     commands = [_endpoints.render_action(a) for a in actions]
-    if commands:
-        return _pending("the endpoints differ: %s" % "; ".join(commands), commands, after)
-    return {"pending": False, "reason": "", "commands": [], "after": after}
+    reason = "the endpoints differ: %s" % "; ".join(commands) if commands else ""
+    return {"pending": bool(commands), "planned": True, "reason": reason, "commands": commands, "after": after}
 
 
 class FilterModule(object):

@@ -140,14 +140,16 @@ def test_check_mode_apply_twice(host_each_python):
 DRY_RUN = "Dry-run the endpoints against the running kernel"
 
 
-def test_converged_host_skips_the_dry_run_and_drift_still_gets_fixed(host):
-    """The controller plans the endpoints from the first read: a converged
-    host costs no dry run; an endpoint deleted behind the role's back brings
-    the dry run and the fix back; a dev of a missing interface is still
-    refused by the dry run, with its message, before anything changes."""
+def test_the_controller_plans_the_endpoints_and_bad_input_still_gets_the_dry_run(host):
+    """The controller plans the endpoints from the first read: a host it
+    can plan for costs no dry run, from scratch, converged or drifted (an
+    endpoint deleted behind the role's back is set again); a dev of a
+    missing interface is still refused by the dry run, with its message,
+    before anything changes."""
     first = host.apply(BASE)
     assert not first.failed, first.failure()
-    assert first.result(DRY_RUN).get("skipped") is not True
+    assert first.result(DRY_RUN).get("skipped") is True
+    assert first.result("Set the endpoints")["changed"] is True
     converged = host.netns.state()
 
     noop = host.apply(BASE)
@@ -162,8 +164,8 @@ def test_converged_host_skips_the_dry_run_and_drift_still_gets_fixed(host):
     host.netns.ip("mptcp", "endpoint", "delete", "id", str(gone["id"]))
     fixed = host.apply(BASE)
     assert not fixed.failed, fixed.failure()
-    assert fixed.result(DRY_RUN)["commands"] == ["ip mptcp endpoint add 198.51.100.11 dev lan1 subflow"]
-    assert fixed.result("Set the endpoints")["changed"] is True
+    assert fixed.result(DRY_RUN).get("skipped") is True
+    assert fixed.result("Set the endpoints")["commands"] == ["ip mptcp endpoint add 198.51.100.11 dev lan1 subflow"]
     assert sorted((e["address"], e["dev"], e["flags"]) for e in host.netns.endpoints()) == sorted(
         (e["address"], e["dev"], e["flags"]) for e in converged["endpoints"])
 

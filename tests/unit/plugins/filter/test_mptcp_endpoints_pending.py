@@ -1,8 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: mptcp.linux contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The controller's plan of the endpoints: false "pending" only when the
-module's own planning finds nothing to do with every input there."""
+"""The controller's plan of the endpoints: "planned" only when the module's
+own planning ran with every input there and found no problem; false
+"pending" only when that plan has nothing to do."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -48,7 +49,7 @@ def read(**changes):
 
 def test_a_converged_host_has_nothing_pending_and_the_plan_is_the_kernels_endpoints():
     result = mptcp_endpoints_pending(CONFIG, INFO, "overridden")
-    assert result == {"pending": False, "reason": "", "commands": [], "after": ENDPOINTS}
+    assert result == {"pending": False, "planned": True, "reason": "", "commands": [], "after": ENDPOINTS}
 
 
 def test_a_dev_entry_expands_to_every_usable_address_the_kernel_holds():
@@ -68,7 +69,9 @@ def test_a_dev_entry_expands_to_every_usable_address_the_kernel_holds():
 def test_one_pending_change_is_named():
     drifted = read(endpoints=[e for e in ENDPOINTS if e["id"] != 3])
     result = mptcp_endpoints_pending(CONFIG, drifted, "overridden")
-    assert result["pending"] is True
+    assert result["pending"] is True and result["planned"] is True
+    assert result["after"] == [e for e in ENDPOINTS if e["id"] != 3] + [
+        {"id": None, "address": "198.51.100.11", "port": None, "dev": "lan1", "flags": ["subflow"]}]
     assert result["commands"] == ["ip mptcp endpoint add 198.51.100.11 dev lan1 subflow"]
     assert "198.51.100.11" in result["reason"]
 
@@ -100,7 +103,7 @@ def test_a_stale_dev_binding_is_pending():
         "max-endpoints", "gathered", "bad-state", "bad-empty"])
 def test_an_error_is_pending_with_the_modules_message(config, state, empty, message):
     result = mptcp_endpoints_pending(config, INFO, state, empty)
-    assert result["pending"] is True and result["commands"] == []
+    assert result["pending"] is True and result["planned"] is False and result["commands"] == []
     assert message in result["reason"], result["reason"]
 
 
@@ -131,7 +134,7 @@ def test_values_the_argument_spec_converts_plan_as_the_module_takes_them():
         "no-addresses", "address-shape", "unknown-flag", "id-text", "endpoint-text"])
 def test_missing_or_odd_data_is_pending(info, message):
     result = mptcp_endpoints_pending(CONFIG, info, "overridden")
-    assert result["pending"] is True and result["after"] is None
+    assert result["pending"] is True and result["planned"] is False and result["after"] is None
     assert message in result["reason"], result["reason"]
 
 
