@@ -23,7 +23,7 @@ description:
     end with every input present and found no problem; then
     RV(_value.commands) and RV(_value.after) are the module's own plan.
     Anything else is not planned, so that the module itself runs and says
-    what is wrong: any problem with the options or with the interfaces (a
+    what is wrong, for any problem with the options or with the interfaces (a
     missing interface, an address it does not hold, clashing ids, a kernel
     rule), a read without endpoints (pyroute2 missing on the host), without
     limits (the kernel's MPTCP path manager did not answer) or without
@@ -44,7 +44,7 @@ description:
     module checks nothing else against the live kernel before it writes.
     Whether the kernel supports a flag (such as V(laminar), Linux 6.18) it
     learns only by reading back what it wrote, and a port in use or an
-    address gone it learns from the kernel's refusal: a dry run cannot
+    address gone it learns from the kernel's refusal, which a dry run cannot
     foresee either. The module run that sets the endpoints then puts back
     what it changed, and the role what its earlier steps changed.
   - A host that changes between the read and the rest of the play is
