@@ -15,24 +15,23 @@ import json
 import re
 import unicodedata
 
-from ansible.module_utils.six import string_types
 
 PLUGIN_NAME = re.compile(r"[A-Za-z0-9_.-]+")
 _NAMES = "letters, digits, '_', '-', '.'"
 
 
 def _quoted(value):
-    return json.dumps(value if isinstance(value, string_types) else "%s" % (value,), ensure_ascii=False)
+    return json.dumps(value if isinstance(value, str) else "%s" % (value,), ensure_ascii=False)
 
 
 def _plugin_problem(value):
-    if not isinstance(value, string_types) or not PLUGIN_NAME.fullmatch(value):
+    if not isinstance(value, str) or not PLUGIN_NAME.fullmatch(value):
         return "%s is not a plugin name (%s)" % (_quoted(value), _NAMES)
     return None
 
 
 def _directory_problem(path):
-    if not isinstance(path, string_types) or not path.startswith("/"):
+    if not isinstance(path, str) or not path.startswith("/"):
         return "%s is not an absolute path" % _quoted(path)
     bad = [c for c in path if unicodedata.category(c).startswith("C") or c == "\\"]
     if bad:

@@ -12,7 +12,6 @@ __metaclass__ = type
 import re
 
 from ansible.module_utils.parsing.convert_bool import boolean
-from ansible.module_utils.six import string_types
 
 from ansible_collections.mptcp.linux.plugins.module_utils import _quote
 from ansible_collections.mptcp.linux.plugins.plugin_utils import _systemd
@@ -54,7 +53,7 @@ def problems(services, library=""):
         elif name in seen:
             found.append("%s: %r is listed twice" % (where, name))
         seen.append(name)
-    if library and not (isinstance(library, string_types) and _LIBRARY.fullmatch(library)):
+    if library and not (isinstance(library, str) and _LIBRARY.fullmatch(library)):
         found.append("mptcpize_library: %r is not an absolute path of letters, digits, '.', '_', '+', '-' and '/' "
                      "(LD_PRELOAD splits paths at blanks and ':')" % (library,))
     return found

@@ -12,7 +12,6 @@ __metaclass__ = type
 import re
 
 from ansible.module_utils.parsing.convert_bool import boolean
-from ansible.module_utils.six import string_types
 
 from ansible_collections.mptcp.linux.plugins.module_utils import _quote
 from ansible_collections.mptcp.linux.plugins.plugin_utils import _systemd
@@ -85,7 +84,7 @@ def exec_start_line(exec_start):
     """The value of ExecStart=: a list is quoted word by word, a string is
     systemd syntax, checked and written as it is."""
     try:
-        if isinstance(exec_start, string_types):
+        if isinstance(exec_start, str):
             return _quote.systemd_exec_string_problems(exec_start)
         if isinstance(exec_start, (list, tuple)):
             for index, word in enumerate(exec_start):

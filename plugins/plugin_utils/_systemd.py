@@ -12,7 +12,6 @@ __metaclass__ = type
 import ipaddress
 import re
 
-from ansible.module_utils.six import string_types
 
 # A unit name without its suffix: no '@', no escapes, not starting with '.'
 # or '-' (systemd.unit(5) allows more; these are the names the roles write).
@@ -33,7 +32,7 @@ class ShowError(ValueError):
 
 def text(value):
     """A value as text, for names and messages (None stays None)."""
-    if value is None or isinstance(value, string_types):
+    if value is None or isinstance(value, str):
         return value
     return u"%s" % (value,)
 
@@ -49,7 +48,7 @@ def strip_suffix(name, suffixes):
 def name_problem(name, suffix, pattern=UNIT_NAME):
     """Why NAME (without SUFFIX) is not a unit name this collection writes,
     or None."""
-    if not isinstance(name, string_types) or not pattern.fullmatch(name):
+    if not isinstance(name, str) or not pattern.fullmatch(name):
         return "is not a unit name"
     if len(name) + len(suffix) > UNIT_NAME_MAX:
         return "is longer than systemd allows (%d characters with %s)" % (UNIT_NAME_MAX, suffix)
@@ -59,7 +58,7 @@ def name_problem(name, suffix, pattern=UNIT_NAME):
 def parse_listen(value):
     """(address or None, port) of a ListenStream= value PORT, IPV4:PORT or
     [IPV6]:PORT; ValueError when it is none of them."""
-    match = _LISTEN.fullmatch(value) if isinstance(value, string_types) else None
+    match = _LISTEN.fullmatch(value) if isinstance(value, str) else None
     if not match or int(match.group("port")) > 65535:
         raise ValueError("is not PORT, IPV4:PORT or [IPV6]:PORT (port 1-65535)")
     address = match.group("ipv4") or match.group("ipv6")
@@ -82,7 +81,7 @@ def show(output, units, lists=()):
     result = dict((unit, dict((key, []) for key in lists)) for unit in units)
     if output is None:
         return result
-    lines = output.split("\n") if isinstance(output, string_types) else list(output)
+    lines = output.split("\n") if isinstance(output, str) else list(output)
     index = 0
     for line in lines:
         if line == "":
