@@ -35,7 +35,7 @@ if [[ $$rc == 5 ]]; then echo "make: pytest collected no tests in $(1)"; rc=0; f
 exit $$rc
 endef
 
-.PHONY: help venv collection unit integration lint sanity build docs lab molecule test clean
+.PHONY: help venv collection unit integration lint sanity sanity-newest build docs lab molecule test clean
 
 help:
 	@echo "make venv         install the tests' Debian packages and .venv (tools/bootstrap)"
@@ -44,13 +44,14 @@ help:
 	@echo "make lint         ansible-lint (production), changelog and shell lint, role READMEs up to date,"
 	@echo "                  at most 5 lines of Jinja and no loop per role variable (tools/role_jinja.py)"
 	@echo "make sanity       ansible-test sanity on a copy of the tree (tools/sanity)"
+	@echo "make sanity-newest  the same under the newest supported ansible-core (tools/sanity-matrix --newest)"
 	@echo "make build        build the collection, install it, ansible-doc each module"
 	@echo "make docs         the HTML docsite, offline, warnings as errors: modules, roles, filters and"
 	@echo "                  the guides (tools/docs; .build/docs/html/index.html)"
 	@echo "make lab          the netns lab (lab/run; root); installs only what it needs (tools/bootstrap --lab)"
 	@echo "make molecule     Molecule scenarios in QEMU VMs, one per VM slot at a time (tools/molecule-all; root);"
 	@echo "                  SCENARIOS=\"pair host\" runs some (default: every molecule/*/molecule.yml)"
-	@echo "make test         venv, then unit, lint, sanity, build and docs side by side, integration, molecule"
+	@echo "make test         venv, then unit, lint, sanity and sanity-newest side by side, build and docs side by side, integration, molecule"
 	@echo "                  (tools/test-all: guest images built in the background, a table of layer times at the end)"
 	@echo "make collection   link .build/collections/ansible_collections/mptcp/linux to the tree"
 	@echo "make clean        remove .build, tests/output and the test caches"
@@ -86,6 +87,9 @@ lint: $(STAMP) | $(COLLECTION_LINK)
 
 sanity: $(STAMP)
 	tools/sanity
+
+sanity-newest: $(STAMP)
+	tools/sanity-matrix --newest
 
 build: $(STAMP)
 	tools/build
