@@ -92,10 +92,6 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-# The collection's modules are imported where they are used: Ansible loads
-# every filter file of the collection in each worker process that looks
-# up any of its filters (tests/unit/plugins/filter/test_loading.py).
-
 
 def fleet_report(hosts, format="data", generated="", fallback_threshold=None, min_attempts=None, servers=None, clients=None):
     from ansible_collections.mptcp.linux.plugins.module_utils import _quote, _report

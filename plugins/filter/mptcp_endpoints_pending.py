@@ -133,16 +133,12 @@ from collections.abc import Mapping
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-# The collection's modules are imported where they are used: Ansible loads
-# every filter file of the collection in each worker process that looks
-# up any of its filters (tests/unit/plugins/filter/test_loading.py).
-
 # The states for which the module plans before it changes anything.
 PLANNED_STATES = ("merged", "replaced", "overridden", "deleted")
 
 
 class _Doubt(Exception):
-    """An input the planning cannot trust: pending."""
+    """An input the planning cannot trust: not planned."""
 
 
 def _text(value, what):

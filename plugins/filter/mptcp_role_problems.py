@@ -59,10 +59,6 @@ _value:
 import posixpath
 import re
 
-# The collection's modules are imported where they are used: Ansible loads
-# every filter file of the collection in each worker process that looks
-# up any of its filters (tests/unit/plugins/filter/test_loading.py).
-
 # The knobs with a variable of their own; the others go through mptcp_sysctls.
 OWN_VARIABLES = ("enabled", "path_manager", "scheduler")
 TABLE_BASE_MAX = 4294967039

@@ -56,10 +56,6 @@ _value:
 
 from ansible.module_utils.parsing.convert_bool import boolean
 
-# The collection's modules are imported where they are used: Ansible loads
-# every filter file of the collection in each worker process that looks
-# up any of its filters (tests/unit/plugins/filter/test_loading.py).
-
 
 def _text(option, value, key):
     """What mptcp_sysctl writes for VALUE into KEY, or None when it is not a

@@ -62,10 +62,6 @@ _value:
     - 'mptcpd_path_manager: "addr adv" is not a plugin name (letters, digits, ''_'', ''-'', ''.'')'
 """
 
-# The collection's modules are imported where they are used: Ansible loads
-# every filter file of the collection in each worker process that looks
-# up any of its filters (tests/unit/plugins/filter/test_loading.py).
-
 
 def mptcpd_problems(settings, plugin_dir=None, installed=None, searched=None):
     from ansible_collections.mptcp.linux.plugins.plugin_utils import _mptcpd_role

@@ -73,10 +73,6 @@ _value:
       sample: [nginx]
 """
 
-# The collection's modules are imported where they are used: Ansible loads
-# every filter file of the collection in each worker process that looks
-# up any of its filters (tests/unit/plugins/filter/test_loading.py).
-
 
 def mptcpize_actions(plan, state, preloaded=None, changed=None):
     from ansible_collections.mptcp.linux.plugins.plugin_utils import _mptcpize_role

@@ -56,10 +56,6 @@ _value:
   sample: ["nginx.service (pid 612) still listens on plain TCP at 0.0.0.0:80"]
 """
 
-# The collection's modules are imported where they are used: Ansible loads
-# every filter file of the collection in each worker process that looks
-# up any of its filters (tests/unit/plugins/filter/test_loading.py).
-
 
 def mptcpize_listener_problems(plan, state, listeners=None, skip=None):
     from ansible_collections.mptcp.linux.plugins.plugin_utils import _mptcpize_role

@@ -83,10 +83,6 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-# The collection's modules are imported where they are used: Ansible loads
-# every filter file of the collection in each worker process that looks
-# up any of its filters (tests/unit/plugins/filter/test_loading.py).
-
 
 def mptcpize_plan(services, unit_dir="/etc/systemd/system", library=None, verify_listeners=True):
     from ansible_collections.mptcp.linux.plugins.module_utils._quote import QuoteError

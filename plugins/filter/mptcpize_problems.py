@@ -55,10 +55,6 @@ _value:
     - "mptcpize_services[1].name: 'nginx' is listed twice"
 """
 
-# The collection's modules are imported where they are used: Ansible loads
-# every filter file of the collection in each worker process that looks
-# up any of its filters (tests/unit/plugins/filter/test_loading.py).
-
 
 def mptcpize_problems(services, library="", state=None):
     from ansible_collections.mptcp.linux.plugins.plugin_utils import _mptcpize_role

@@ -53,10 +53,6 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-# The collection's modules are imported where they are used: Ansible loads
-# every filter file of the collection in each worker process that looks
-# up any of its filters (tests/unit/plugins/filter/test_loading.py).
-
 
 def nginx_directive(text):
     """The directive re-quoted word by word."""

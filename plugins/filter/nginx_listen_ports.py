@@ -38,10 +38,6 @@ _value:
   sample: [443, 2222]
 """
 
-# The collection's modules are imported where they are used: Ansible loads
-# every filter file of the collection in each worker process that looks
-# up any of its filters (tests/unit/plugins/filter/test_loading.py).
-
 
 def nginx_listen_ports(entries):
     from ansible_collections.mptcp.linux.plugins.module_utils._nginx import listen_ports

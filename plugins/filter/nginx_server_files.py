@@ -82,10 +82,6 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-# The collection's modules are imported where they are used: Ansible loads
-# every filter file of the collection in each worker process that looks
-# up any of its filters (tests/unit/plugins/filter/test_loading.py).
-
 
 def nginx_server_files(entries, directory, context="http", keyword="", include_file=None, include_in=None, main_text=""):
     from ansible_collections.mptcp.linux.plugins.module_utils import _nginx

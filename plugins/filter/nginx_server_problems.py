@@ -70,10 +70,6 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-# The collection's modules are imported where they are used: Ansible loads
-# every filter file of the collection in each worker process that looks
-# up any of its filters (tests/unit/plugins/filter/test_loading.py).
-
 
 def nginx_server_problems(entries, name="mptcp_nginx_servers", context="http"):
     from ansible_collections.mptcp.linux.plugins.module_utils._nginx import block_problems

@@ -60,10 +60,6 @@ import re
 
 from ansible.errors import AnsibleFilterError
 
-# The collection's modules are imported where they are used: Ansible loads
-# every filter file of the collection in each worker process that looks
-# up any of its filters (tests/unit/plugins/filter/test_loading.py).
-
 FLAG = "--collector.netstat.fields"
 ADDED = "^MPTcpExt_"
 # node_exporter 1.5 (Debian 12) to 1.9's default, for a host without the binary.

@@ -83,10 +83,6 @@ _value:
       sample: [ssh.service]
 """
 
-# The collection's modules are imported where they are used: Ansible loads
-# every filter file of the collection in each worker process that looks
-# up any of its filters (tests/unit/plugins/filter/test_loading.py).
-
 
 def socket_unit_actions(plan, state, listeners=None, changed=None):
     from ansible_collections.mptcp.linux.plugins.plugin_utils import _socket_role

@@ -98,10 +98,6 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-# The collection's modules are imported where they are used: Ansible loads
-# every filter file of the collection in each worker process that looks
-# up any of its filters (tests/unit/plugins/filter/test_loading.py).
-
 
 def socket_unit_plan(units, dropins=None, unit_dir="/etc/systemd/system"):
     from ansible_collections.mptcp.linux.plugins.module_utils._quote import QuoteError

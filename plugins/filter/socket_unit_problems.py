@@ -72,10 +72,6 @@ _value:
     - "mptcp_socket_units[1].listen[0]: '70000' is not PORT, IPV4:PORT or [IPV6]:PORT (port 1-65535)"
 """
 
-# The collection's modules are imported where they are used: Ansible loads
-# every filter file of the collection in each worker process that looks
-# up any of its filters (tests/unit/plugins/filter/test_loading.py).
-
 
 def socket_unit_problems(units, dropins=None, state=None, unit_dir="/etc/systemd/system"):
     from ansible_collections.mptcp.linux.plugins.plugin_utils import _socket_role

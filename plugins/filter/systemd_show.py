@@ -61,10 +61,6 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-# The collection's modules are imported where they are used: Ansible loads
-# every filter file of the collection in each worker process that looks
-# up any of its filters (tests/unit/plugins/filter/test_loading.py).
-
 
 def systemd_show(output, units, lists=None):
     from ansible_collections.mptcp.linux.plugins.plugin_utils import _systemd
