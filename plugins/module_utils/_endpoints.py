@@ -498,12 +498,15 @@ def undo(done, before, current):
     return actions
 
 
-def failure_outcome(done, refused_undo, before, after):
+def failure_outcome(done, refused_undo, before, after, limits_set=False):
     """The sentence a failed run ends with, from what the read-back AFTER
     shows: nothing was changed, the previous endpoints were restored, or
-    what still differs from BEFORE."""
+    what still differs from BEFORE. LIMITS_SET: the run set the limits
+    before its first endpoint command, and says itself what became of them."""
     left = differences(before, after)
     if not left:
+        if not done and limits_set:
+            return "The kernel refused the first endpoint command; the endpoints read back as before."
         if not done:
             return "Nothing was changed: the kernel refused the first command; the endpoints read back as before."
         return ("The previous endpoints were restored: the %d accepted command(s) were undone and the endpoints "

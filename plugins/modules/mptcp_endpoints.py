@@ -115,6 +115,28 @@ options:
     choices: [fail, skip]
     default: fail
     version_added: 1.1.0
+  limits:
+    description:
+      - The path manager limits to set in the same run, before the endpoints,
+        as M(mptcp.linux.mptcp_limits) sets them. A limit left out is left as it is.
+      - Endpoints often need them raised. The kernel default,
+        O(limits.subflows=2) and O(limits.add_addr_accepted=0), makes a client
+        ignore every address a server announces.
+      - If the kernel then refuses an endpoint, or the endpoints read back
+        otherwise than planned, the limits are put back with the endpoints.
+      - Used with O(state=merged), O(state=replaced), O(state=overridden) and
+        O(state=deleted); any other state refuses it.
+    type: dict
+    version_added: 1.1.0
+    suboptions:
+      subflows:
+        description:
+          - Maximum number of additional subflows per MPTCP connection, 0 to 8.
+        type: int
+      add_addr_accepted:
+        description:
+          - Maximum number of ADD_ADDR announcements accepted per connection, 0 to 8.
+        type: int
   running_config:
     description:
       - With O(state=parsed), the text to read, required. Only O(state=parsed) takes it.
@@ -162,6 +184,11 @@ notes:
     command was refused), the previous endpoints were restored, or, endpoint
     by endpoint, what still differs. The result carries RV(before), RV(after)
     (read back) and RV(commands) (everything sent, in order)."
+  - "With O(limits), the limits are set first, in one netlink request that
+    the kernel applies whole or not at all. A refusal of it fails the run
+    before any endpoint is touched. A later failure puts the limits back
+    after the endpoints, and the message ends with what the limits read back
+    as. The result then carries RV(limits_before) and RV(limits_after) too."
   - "A concurrent run on the same network namespace waits for the lock (see
     O(lock_timeout)) and then plans from what the first run left."
   - "A run killed midway (SIGKILL, a lost host) leaves the commands it had
@@ -198,6 +225,15 @@ EXAMPLES = r"""
       - dev: wwan0
         family: ipv4
         flags: [subflow, backup]
+
+- name: A client takes the two addresses a server announces, in the same run as its endpoint
+  mptcp.linux.mptcp_endpoints:
+    config:
+      - dev: wlan0
+        flags: [subflow]
+    limits:
+      subflows: 4
+      add_addr_accepted: 2
 
 - name: Make the LTE path a backup without tearing the endpoint down (SET_FLAGS)
   mptcp.linux.mptcp_endpoints:
@@ -255,9 +291,23 @@ after:
   type: list
   elements: dict
   sample: [{"id": 1, "address": "10.0.0.1", "port": null, "dev": "eth0", "flags": ["signal", "backup"]}]
+limits_before:
+  description: The limits before the change.
+  returned: when O(limits) is given
+  type: dict
+  sample: {"subflows": 2, "add_addr_accepted": 0}
+  version_added: 1.1.0
+limits_after:
+  description: The limits after the change, read back (in check mode, as they
+    would be). After a failure, as read back once they were put back.
+  returned: when O(limits) is given
+  type: dict
+  sample: {"subflows": 4, "add_addr_accepted": 2}
+  version_added: 1.1.0
 commands:
   description:
     - The C(ip mptcp) commands equivalent to what was (or would be) done, in order.
+    - With O(limits), a C(ip mptcp limits set) command comes first when the limits change.
     - After a failure, every command that was sent, in order, the refused one
       included, followed by those that undid the accepted ones.
   returned: when state is merged, replaced, overridden or deleted, and on failure once the kernel was written
@@ -302,7 +352,7 @@ parsed:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.mptcp.linux.plugins.module_utils import _endpoints, _netlink
+from ansible_collections.mptcp.linux.plugins.module_utils import _endpoints, _limits, _netlink
 from ansible_collections.mptcp.linux.plugins.module_utils._common import NETNS_ARGUMENT, enter_netns, netns_restored, lock_timeout_problem
 from ansible_collections.mptcp.linux.plugins.module_utils._lock import LOCK_ARGUMENT, ModuleLock
 
@@ -322,10 +372,11 @@ def _ifindexes(interfaces, before):
     return ifindexes
 
 
-def _apply(module, client, actions, after, before, ifindexes):
+def _apply(module, client, actions, after, before, ifindexes, limits=None):
     """Send the actions, read back and compare with the plan. On any
-    failure, undo what the kernel accepted, read back again and fail with
-    what the read-back shows. Returns the endpoints read back."""
+    failure, undo what the kernel accepted (and put back the LIMITS this run
+    set before), read back again and fail with what the read-back shows.
+    Returns the endpoints read back."""
     sent = []
     failure = None
     try:
@@ -349,16 +400,23 @@ def _apply(module, client, actions, after, before, ifindexes):
     if done:
         refused = _netlink.apply_each(client, _endpoints.undo(done, before, read_back), ifindexes, sent)
         read_back = client.endpoints()
-    module.fail_json(
-        msg="%s. %s" % (failure, _endpoints.failure_outcome(done, refused, before, read_back)),
-        before=_shown(before), after=_shown(read_back), commands=[_endpoints.render_action(a) for a in sent],
-    )
+    msg = "%s. %s" % (failure, _endpoints.failure_outcome(done, refused, before, read_back, limits is not None))
+    commands = [_endpoints.render_action(a) for a in sent]
+    extra = {}
+    if limits is not None:
+        outcome, now = _limits.undo(client, limits["before"], limits["commands"])
+        msg += " " + outcome
+        # sent in this order: the limits, the endpoints and their undoing, the limits put back
+        commands = limits["commands"][:1] + commands + limits["commands"][1:]
+        extra = dict(limits_before=limits["before"], limits_after=now)
+    module.fail_json(msg=msg, before=_shown(before), after=_shown(read_back), commands=commands, **extra)
 
 
 @netns_restored
 def main():
     argument_spec = _endpoints.argument_spec()
     argument_spec["running_config"] = dict(type="str")
+    argument_spec["limits"] = dict(type="dict", options=dict((name, dict(type="int")) for name in _limits.NAMES))
     argument_spec.update(NETNS_ARGUMENT)
     argument_spec.update(LOCK_ARGUMENT)
     module = AnsibleModule(
@@ -372,6 +430,11 @@ def main():
         problems.append("config: state=parsed reads running_config, not config")
     if state != "parsed" and module.params["running_config"] is not None:
         problems.append("running_config: only state=parsed reads it (state=%s)" % state)
+    limits = module.params["limits"]
+    if limits is not None and state in ("gathered", "rendered", "parsed"):
+        problems.append("limits: state=%s sets nothing; mptcp.linux.mptcp_limits reads and sets the limits" % state)
+    elif limits is not None:
+        problems.extend(_limits.problems(_limits.wanted(limits), "limits."))
     try:
         entries = _endpoints.validate(module.params["config"], state)
     except _endpoints.EndpointError as exc:
@@ -402,6 +465,9 @@ def main():
         module.exit_json(changed=False, before=_shown(before), gathered=_endpoints.gathered(before))
 
     with ModuleLock(module, "mptcp.linux.mptcp_endpoints state=%s" % state):
+        if limits is not None:
+            limits_before = client.limits()
+            limits = dict(before=limits_before, after=dict(limits_before, **_limits.wanted(limits)), commands=[])
         before = client.endpoints()
         interfaces = _netlink.interfaces() if entries or before else {}
         try:
@@ -409,16 +475,30 @@ def main():
         except _endpoints.EndpointError as exc:
             module.fail_json(msg=str(exc), before=_shown(before))
 
+        limits_changed = limits is not None and limits["after"] != limits["before"]
         result = dict(
-            changed=bool(actions),
+            changed=bool(actions) or limits_changed,
             before=_shown(before),
-            commands=[_endpoints.render_action(a) for a in actions],
+            commands=([_limits.COMMAND % limits["after"]] if limits_changed else [])
+            + [_endpoints.render_action(a) for a in actions],
         )
+        if limits is not None:
+            result.update(limits_before=limits["before"], limits_after=limits["after"])
+        if limits_changed and not module.check_mode:
+            try:
+                result["limits_after"] = _limits.set_checked(client, limits["before"], limits["after"], limits["commands"])
+            except _limits.LimitsError as exc:
+                module.fail_json(msg="%s The endpoints were not touched." % exc.msg, before=result["before"],
+                                 commands=exc.commands, limits_before=limits["before"], limits_after=exc.after)
         if actions and not module.check_mode:
-            after = _apply(module, client, actions, after, before, _ifindexes(interfaces, before))
+            after = _apply(module, client, actions, after, before, _ifindexes(interfaces, before),
+                           limits if limits_changed else None)
         result["after"] = _shown(after)
         if module._diff:
             result["diff"] = dict(before=dict(endpoints=result["before"]), after=dict(endpoints=result["after"]))
+            if limits is not None:
+                result["diff"]["before"]["limits"] = result["limits_before"]
+                result["diff"]["after"]["limits"] = result["limits_after"]
         module.exit_json(**result)
 
 

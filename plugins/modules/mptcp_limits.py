@@ -84,46 +84,9 @@ commands:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.mptcp.linux.plugins.module_utils import _netlink
-from ansible_collections.mptcp.linux.plugins.module_utils._common import LIMIT_MAX, NETNS_ARGUMENT, enter_netns, netns_restored, lock_timeout_problem
+from ansible_collections.mptcp.linux.plugins.module_utils import _limits, _netlink
+from ansible_collections.mptcp.linux.plugins.module_utils._common import NETNS_ARGUMENT, enter_netns, netns_restored, lock_timeout_problem
 from ansible_collections.mptcp.linux.plugins.module_utils._lock import LOCK_ARGUMENT, ModuleLock
-
-COMMAND = "ip mptcp limits set subflows %(subflows)d add_addr_accepted %(add_addr_accepted)d"
-
-
-def _words(limits):
-    return "subflows %(subflows)s add_addr_accepted %(add_addr_accepted)s" % limits
-
-
-def _outcome(before, now):
-    if now == before:
-        return "Nothing was changed: the limits read back as before (%s)." % _words(before)
-    return "The limits now differ from before: %s instead of %s." % (_words(now), _words(before))
-
-
-def _set(module, client, before, wanted):
-    """Set the limits and read them back; on a refusal or a read-back that
-    is not what was set, put the previous limits back and fail with what
-    the read-back then shows."""
-    commands = [COMMAND % wanted]
-    try:
-        client.set_limits(wanted["subflows"], wanted["add_addr_accepted"])
-    except _netlink.NetlinkError as exc:
-        now = client.limits()
-        module.fail_json(msg="%s: the kernel refused it: %s. %s" % (commands[0], _netlink.describe_error(exc), _outcome(before, now)),
-                         before=before, after=now, commands=commands)
-    now = client.limits()
-    if now == wanted:
-        return now
-    failure = "%s: the kernel accepted it but the limits read back as %s" % (commands[0], _words(now))
-    commands.append(COMMAND % before)
-    try:
-        client.set_limits(before["subflows"], before["add_addr_accepted"])
-    except _netlink.NetlinkError as exc:
-        failure += "; putting back the previous limits was refused: %s" % _netlink.describe_error(exc)
-    now = client.limits()
-    outcome = "The previous limits were restored (read back: %s)." % _words(now) if now == before else _outcome(before, now)
-    module.fail_json(msg="%s. %s" % (failure, outcome), before=before, after=now, commands=commands)
 
 
 @netns_restored
@@ -139,8 +102,8 @@ def main():
         supports_check_mode=True,
         required_one_of=[("subflows", "add_addr_accepted")],
     )
-    desired = dict((k, module.params[k]) for k in ("subflows", "add_addr_accepted") if module.params[k] is not None)
-    problems = ["%s: %d is out of range 0..%d" % (k, v, LIMIT_MAX) for k, v in sorted(desired.items()) if not 0 <= v <= LIMIT_MAX]
+    desired = _limits.wanted(module.params)
+    problems = _limits.problems(desired)
     problems += [p for p in [lock_timeout_problem(module)] if p]
     if problems:
         module.fail_json(msg="; ".join(problems))
@@ -151,10 +114,13 @@ def main():
         before = client.limits()
         after = dict(before, **desired)
         result = dict(changed=after != before, before=before, after=after, commands=[])
-        if result["changed"]:
-            result["commands"] = [COMMAND % after]
-            if not module.check_mode:
-                result["after"] = _set(module, client, before, after)
+        if result["changed"] and module.check_mode:
+            result["commands"] = [_limits.COMMAND % after]
+        elif result["changed"]:
+            try:
+                result["after"] = _limits.set_checked(client, before, after, result["commands"])
+            except _limits.LimitsError as exc:
+                module.fail_json(msg=exc.msg, before=before, after=exc.after, commands=exc.commands)
         if module._diff:
             result["diff"] = dict(before=before, after=result["after"])
         module.exit_json(**result)

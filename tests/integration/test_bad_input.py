@@ -86,6 +86,14 @@ CASES = [
     (EP, {"lock_timeout": -1, "config": [{"address": "192.0.2.11", "flags": ["signal"]}]}, ["lock_timeout: -1 is out of range 0..3600"]),
     (SYS, {"lock_timeout": 3601, "enabled": True}, ["lock_timeout: 3601 is out of range 0..3600"]),
     (LIM, {"lock_timeout": -5, "subflows": 2}, ["lock_timeout: -5 is out of range 0..3600"]),
+    # limits set with the endpoints: checked before either is touched
+    (EP, {"config": [{"address": "192.0.2.11", "flags": ["signal"]}], "limits": {"subflows": 9, "add_addr_accepted": -1}},
+     ["limits.add_addr_accepted: -1 is out of range 0..8", "limits.subflows: 9 is out of range 0..8"]),
+    (EP, {"config": [{"address": "192.0.2.11", "flags": ["signal"]}], "limits": {"subflows": 4, "paths": 2}},
+     ["limits", "paths"]),
+    (EP, {"state": "gathered", "limits": {"subflows": 4}}, ["limits: state=gathered sets nothing"]),
+    (EP, {"config": [{"address": "192.0.2.11", "dev": "nosuch0", "flags": ["signal"]}], "limits": {"subflows": 4}},
+     ["config[0].dev", "nosuch0"]),
 ]
 
 

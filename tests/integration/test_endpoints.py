@@ -43,6 +43,31 @@ def test_merged_ipv4_ipv6_ports_ids_and_dev(runner, netns):
     ]
 
 
+def test_limits_are_set_with_the_endpoints(runner, netns):
+    """limits: the same run sets the limits, then the endpoints; check mode
+    predicts both, a second run changes neither. When only a limit differs,
+    that is the one command."""
+    def state():
+        return netns.limits(), netns.endpoints()
+    args = {"netns": netns.name, "config": [{"address": "198.51.100.11", "id": 3, "flags": ["subflow"]}],
+            "limits": {"subflows": 4, "add_addr_accepted": 2}}
+    results, states = four_runs(runner, netns, M, args, state)
+    assert_idempotent(results, states)
+    assert states[0][0] == {"subflows": 2, "add_addr_accepted": 0}  # a new namespace's
+    assert states[2] == ({"subflows": 4, "add_addr_accepted": 2}, [ep("198.51.100.11", 3, ["subflow"])])
+    assert results[0]["commands"] == results[1]["commands"] == [
+        "ip mptcp limits set subflows 4 add_addr_accepted 2", "ip mptcp endpoint add 198.51.100.11 id 3 subflow"]
+    assert results[0]["limits_after"] == results[1]["limits_after"] == states[2][0]
+    assert results[1]["limits_before"] == states[0][0]
+    assert results[1]["diff"]["before"]["limits"] == states[0][0]
+    assert results[1]["diff"]["after"] == {"limits": states[2][0], "endpoints": states[2][1]}
+
+    netns.ip("mptcp", "limits", "set", "subflows", "1", "add_addr_accepted", "0")
+    result = runner.play([(M, dict(args, limits={"add_addr_accepted": 5}), {})])[0]
+    assert result["changed"] is True and result["commands"] == ["ip mptcp limits set subflows 1 add_addr_accepted 5"]
+    assert state() == ({"subflows": 1, "add_addr_accepted": 5}, [ep("198.51.100.11", 3, ["subflow"])])
+
+
 def test_dev_only_entries_expand_with_family_filter(runner, netns):
     netns.ip("addr", "add", "198.51.100.99/24", "dev", "lan1")
     converge(runner, netns, {"config": [

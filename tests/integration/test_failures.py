@@ -96,6 +96,40 @@ def test_unprivileged_run_says_nothing_was_changed(python, module_path, netns):
     assert result["commands"] == ["ip mptcp endpoint delete id 1 192.0.2.10"]
 
 
+def test_a_refused_endpoint_puts_the_limits_back_too(runner, netns, port_in_use):
+    """limits: the limits are set, then the kernel refuses the endpoint (its
+    port is taken): the limits go back, and the message says so."""
+    netns.ip("mptcp", "endpoint", "add", "198.51.100.11", "id", "2", "subflow")
+    before = netns.limits(), netns.endpoints()
+    result = runner.play([(EP, {"netns": netns.name, "config": [{"address": "192.0.2.10", "port": 9000, "flags": ["signal"]}],
+                                "limits": {"subflows": 6, "add_addr_accepted": 3}}, {"ignore_errors": True})])[0]
+    assert result["failed"] is True
+    assert (netns.limits(), netns.endpoints()) == before
+    assert result["msg"].startswith("ip mptcp endpoint add 192.0.2.10 port 9000 signal: the kernel refused it: "), result["msg"]
+    assert result["msg"].endswith(
+        ". The kernel refused the first endpoint command; the endpoints read back as before. The limits were put back "
+        "(read back: subflows 2 add_addr_accepted 0)."), result["msg"]
+    assert result["commands"] == ["ip mptcp limits set subflows 6 add_addr_accepted 3",
+                                  "ip mptcp endpoint add 192.0.2.10 port 9000 signal",
+                                  "ip mptcp limits set subflows 2 add_addr_accepted 0"]
+    assert result["limits_before"] == result["limits_after"] == before[0]
+    assert result["before"] == result["after"] == before[1]
+
+
+def test_refused_limits_leave_the_endpoints_untouched(python, module_path, netns):
+    netns.ip("mptcp", "endpoint", "add", "192.0.2.10", "id", "1", "signal")
+    before = netns.limits(), netns.endpoints()
+    result = run_module(python, module_path, "mptcp_endpoints", {
+        "state": "overridden", "config": [{"address": "198.51.100.11", "flags": ["subflow"]}], "limits": {"subflows": 5},
+    }, prefix=["ip", "netns", "exec", netns.name] + list(AS_NOBODY))
+    assert result["failed"] is True
+    assert result["msg"] == ("ip mptcp limits set subflows 5 add_addr_accepted 0: the kernel refused it: Operation not "
+                             "permitted. Nothing was changed: the limits read back as before (subflows 2 "
+                             "add_addr_accepted 0). The endpoints were not touched.")
+    assert (netns.limits(), netns.endpoints()) == before
+    assert result["commands"] == ["ip mptcp limits set subflows 5 add_addr_accepted 0"]
+
+
 # ---------------------------------------------------------------- mptcp_limits
 
 
