@@ -149,7 +149,8 @@ def test_the_controller_plans_the_endpoints_and_bad_input_still_gets_the_dry_run
     first = host.apply(BASE)
     assert not first.failed, first.failure()
     assert first.result(DRY_RUN).get("skipped") is True
-    assert first.result("Set the endpoints")["changed"] is True
+    assert first.result("Set the limits and the endpoints")["changed"] is True
+    assert first.result("Set the path manager limits").get("skipped") is True  # set with the endpoints
     converged = host.netns.state()
 
     noop = host.apply(BASE)
@@ -165,7 +166,7 @@ def test_the_controller_plans_the_endpoints_and_bad_input_still_gets_the_dry_run
     fixed = host.apply(BASE)
     assert not fixed.failed, fixed.failure()
     assert fixed.result(DRY_RUN).get("skipped") is True
-    assert fixed.result("Set the endpoints")["commands"] == ["ip mptcp endpoint add 198.51.100.11 dev lan1 subflow"]
+    assert fixed.result("Set the limits and the endpoints")["commands"] == ["ip mptcp endpoint add 198.51.100.11 dev lan1 subflow"]
     assert sorted((e["address"], e["dev"], e["flags"]) for e in host.netns.endpoints()) == sorted(
         (e["address"], e["dev"], e["flags"]) for e in converged["endpoints"])
 

@@ -170,7 +170,7 @@ def test_where_systemd_runs_the_dry_run_plans_the_start(netns, collections_path,
     netns.ip("-4", "addr", "flush", "dev", "lan1")
     run = host.apply(dict(FOLLOW, mptcp_restore_dir=str(tmp_path / "etc-mptcp")), check=True)
     assert not run.failed, run.failure()
-    assert [e["address"] for e in run.result("Set the endpoints")["after"]] == ["203.0.113.9"]
+    assert [e["address"] for e in run.result("Set the limits and the endpoints")["after"]] == ["203.0.113.9"]
     assert run.result("Install the follow service, its config and its unit as one set")["changed"] is True
     assert run.result("Skip starting the follow service, systemd is not running here").get("skipped") is True
     # the restore unit restores the limits only: the endpoints are the service's
