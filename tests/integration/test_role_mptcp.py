@@ -20,6 +20,7 @@ __metaclass__ = type
 import json
 import os
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import yaml
@@ -176,6 +177,42 @@ def test_the_controller_plans_the_endpoints_and_bad_input_still_gets_the_dry_run
     assert bad.result(DRY_RUN)["failed"] is True
     assert "config[2].dev: interface 'nosuch0' does not exist (interfaces here: " in bad.failure(), bad.failure()
     assert host.netns.state() == before
+
+
+def path_manager_state(netns):
+    """The limits and the endpoints, without the ids the kernel chose."""
+    return netns.limits(), sorted((e["address"], e["dev"], e["flags"]) for e in netns.endpoints())
+
+
+def test_two_runs_at_once_end_as_one_of_them_asked(collections_path, tmp_path, netns):
+    """Two controllers apply the role to one host at once, asking for other
+    limits and endpoints. The host starts with the first one's endpoints
+    and the second one's limits, so that each run's read finds only one of
+    the two to set. Whatever the order, the host ends as one run asked,
+    never with one run's limits and the other's endpoints, and both runs
+    succeed: each sets both, in one execution under the namespace's lock."""
+    python = first_python()
+    hosts = []
+    for name in ("x", "y"):
+        (tmp_path / name).mkdir()
+        hosts.append(Host(python, collections_path, tmp_path / name, netns))
+    asked = [dict(OFFLINE, mptcp_endpoint_interfaces=["lan0"], mptcp_endpoint_family="ipv4",
+                  mptcp_endpoint_flags=["signal"], mptcp_limits_subflows=4, mptcp_limits_add_addr_accepted=3),
+             dict(OFFLINE, mptcp_endpoint_interfaces=["lan1"], mptcp_endpoint_family="ipv4",
+                  mptcp_endpoint_flags=["subflow"], mptcp_limits_subflows=6, mptcp_limits_add_addr_accepted=5)]
+    wanted = []
+    for one, role_vars in zip(hosts, asked):
+        run = one.apply(role_vars)
+        assert not run.failed, run.failure()
+        wanted.append(path_manager_state(netns))
+    assert wanted[1] == ({"subflows": 6, "add_addr_accepted": 5}, [("198.51.100.11", "lan1", ["subflow"])])
+    run = hosts[0].apply(asked[0])
+    netns.ip("mptcp", "limits", "set", "subflows", "6", "add_addr_accepted", "5")
+
+    with ThreadPoolExecutor(2) as pool:
+        runs = list(pool.map(lambda pair: pair[0].apply(pair[1]), zip(hosts, asked)))
+    assert not any(run.failed for run in runs), [run.failure() for run in runs]
+    assert path_manager_state(netns) in wanted
 
 
 def test_overridden_removes_foreign_endpoints(host):
