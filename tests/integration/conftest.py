@@ -236,6 +236,43 @@ class Runner(object):
         return report["plays"][0]["tasks"], proc.stderr
 
 
+def descendants(pid):
+    children = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open("/proc/%s/stat" % entry) as handle:
+                    ppid = int(handle.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def kill_tree(pid):
+    """SIGKILL ansible-playbook and everything below it (its workers call
+    setsid, so a process group is not enough): freeze, collect, kill."""
+    frozen = set()
+    for dummy in range(3):
+        for target in [pid] + descendants(pid):
+            if target not in frozen:
+                try:
+                    os.kill(target, signal.SIGSTOP)
+                except OSError:
+                    pass
+                frozen.add(target)
+    for target in frozen:
+        try:
+            os.kill(target, signal.SIGKILL)
+        except OSError:
+            pass
+
+
 @pytest.fixture(scope="session")
 def module_path():
     """A directory that lets both interpreters run the collection's modules

@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import yaml
 
-from conftest import INTERPRETERS, REPO, SYSTEMD_BOOTED, VENV_BIN, Netns, Runner, ip, mount_namespace_interpreter
+from conftest import INTERPRETERS, REPO, SYSTEMD_BOOTED, VENV_BIN, Netns, Runner, ip, kill_tree, mount_namespace_interpreter
 
 OFFLINE = {"mptcp_persist": False, "mptcp_install_packages": False}
 BASE = dict(OFFLINE, mptcp_endpoint_interfaces=["lan0", "lan1"], mptcp_limits_subflows=4,
@@ -79,6 +79,24 @@ class Host(object):
         path.write_text(yaml.safe_dump(play))
         tasks, dummy = self.runner.run_playbook(path, self.wrapper, ["--diff", "--check"] if check else ["--diff"])
         return RoleRun(tasks)
+
+    def apply_killed(self, role_vars, task):
+        """Apply the role and SIGKILL ansible-playbook and everything under
+        it when it announces the task whose name contains TASK; True when
+        it was killed there."""
+        path = self.tmp_path / "play-killed.yml"
+        path.write_text(yaml.safe_dump([{"hosts": "all", "gather_facts": False,
+                                         "roles": [{"role": "mptcp.linux.mptcp", "vars": role_vars}]}]))
+        proc = subprocess.Popen([os.path.join(VENV_BIN, "ansible-playbook"), "-i", str(self.runner.write_inventory(self.wrapper)),
+                                 str(path)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                env=self.runner.env(PYTHONUNBUFFERED="1"))
+        killed = False
+        for line in proc.stdout:
+            if not killed and line.startswith("TASK [") and task in line:
+                kill_tree(proc.pid)
+                killed = True
+        proc.wait()
+        return killed
 
     def proc(self, path):
         return subprocess.run(["ip", "netns", "exec", self.netns.name, "cat", path],
@@ -213,6 +231,39 @@ def test_two_runs_at_once_end_as_one_of_them_asked(collections_path, tmp_path, n
         runs = list(pool.map(lambda pair: pair[0].apply(pair[1]), zip(hosts, asked)))
     assert not any(run.failed for run in runs), [run.failure() for run in runs]
     assert path_manager_state(netns) in wanted
+
+
+BASE_ENDPOINTS = [("192.0.2.10", "lan0", ["subflow"]), ("198.51.100.11", "lan1", ["subflow"]),
+                  ("2001:db8:1::10", "lan1", ["subflow"]), ("2001:db8::10", "lan0", ["subflow"])]
+
+
+@pytest.mark.parametrize("kill_at", ["Set the limits and the endpoints", "Loosen a strict rp_filter"])
+def test_a_killed_run_is_completed_by_the_next(host, kill_at):
+    """SIGKILL of ansible-playbook and everything under it as a step starts,
+    the sysctls already written, the rp_filter not yet: the next run
+    completes the host and says it changed something; the run after that
+    changes nothing."""
+    subprocess.run(["ip", "netns", "exec", host.netns.name, "sysctl", "-qw", "net.ipv4.conf.lan0.rp_filter=1",
+                    "net.ipv4.conf.lan1.rp_filter=1"], check=True)  # strict: the last step has work to do
+
+    def state():
+        return dict(host.netns.state(), rp_filter=[host.proc("/proc/sys/net/ipv4/conf/%s/rp_filter" % name)
+                                                   for name in ("lan0", "lan1")])
+    role_vars = dict(BASE, mptcp_rp_filter_loosen=True)
+    assert host.apply_killed(role_vars, kill_at)
+    left = state()
+    assert left["sysctl"]["add_addr_timeout"] == "60"  # the step before it ran
+    assert left["rp_filter"] == ["1", "1"]
+    run = host.apply(role_vars)
+    assert not run.failed, run.failure()
+    done = state()
+    assert done["limits"] == {"subflows": 4, "add_addr_accepted": 3}
+    assert path_manager_state(host.netns)[1] == BASE_ENDPOINTS
+    assert done["rp_filter"] == ["2", "2"]
+    assert run.changed > 0, "the host was left unfinished and the next run said ok"
+    again = host.apply(role_vars)
+    assert again.changed == 0, [n for n, r in again.tasks if r.get("changed")]
+    assert state() == done
 
 
 def test_overridden_removes_foreign_endpoints(host):

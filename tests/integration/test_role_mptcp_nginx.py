@@ -26,7 +26,7 @@ import uuid
 import pytest
 import yaml
 
-from conftest import Runner
+from conftest import Runner, kill_tree
 
 ROLE = "mptcp.linux.mptcp_nginx"
 STREAM_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so"
@@ -444,43 +444,6 @@ class Poller(object):
         self.proc.terminate()
         out, dummy = self.proc.communicate(timeout=30)
         return out.splitlines()
-
-
-def descendants(pid):
-    children = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open("/proc/%s/stat" % entry) as handle:
-                    ppid = int(handle.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
-def kill_tree(pid):
-    """SIGKILL ansible-playbook and everything below it (its workers call
-    setsid, so a process group is not enough): freeze, collect, kill."""
-    frozen = set()
-    for dummy in range(3):
-        for target in [pid] + descendants(pid):
-            if target not in frozen:
-                try:
-                    os.kill(target, signal.SIGSTOP)
-                except OSError:
-                    pass
-                frozen.add(target)
-    for target in frozen:
-        try:
-            os.kill(target, signal.SIGKILL)
-        except OSError:
-            pass
 
 
 class Interrupted(Runner):
