@@ -173,13 +173,15 @@ def test_three_paths_cut_mid_transfer(testbed):
     # The run that built the testbed did more, but on a machine whose load
     # changes from one run to the next (VMs beside the tests) the cut run
     # took longer than it plus 4 s: three times it, plus 4 s.
-    download = testbed.download(facts, round(3 * testbed.last_elapsed) + 4)
+    seconds = round(3 * testbed.last_elapsed) + 4
+    download = testbed.download(facts, seconds)
     time.sleep(1)
     changed, failure, facts = testbed.apply(mptcp_testbed_paths=paths, mptcp_testbed_paths_down=[1])
     assert failure is None and changed == 1, failure
     cut_at = testbed.tx_bytes()
     assert download.poll() is None, "the download ended before the cut"
-    result = finish(download)
+    # it lasts as long as it was asked to, counted from its start
+    result = finish(download, timeout=seconds + 30)
     after = testbed.tx_bytes()
     assert result["mptcp_negotiated"] and result["subflows_max"] == 3, result
     assert after["srv-p1"] - cut_at["srv-p1"] < 100000, "the cut path still carried data"
