@@ -17,6 +17,10 @@ description:
     registered with C(ignore_errors). This filter turns the failure and
     those undo results into one message that names the cause and says
     whether the host is again as it was, and if not, what was not put back.
+  - The failed step's own module puts back its own part. Where its result
+    shows that it could not (its read-back C(after), or C(limits_after),
+    differs from C(before), or C(limits_before)), the message says the host
+    is left changed, even if every earlier step was put back.
   - An undo that was skipped (its step had changed nothing, or had not
     run) is left out.
 options:
@@ -61,20 +65,38 @@ def _ran(result):
     return isinstance(result, dict) and not result.get("skipped")
 
 
+def _differs(before, after):
+    if isinstance(before, dict) and isinstance(after, dict):
+        return any(key not in before or before[key] != value for key, value in after.items())
+    return isinstance(before, list) and isinstance(after, list) and before != after
+
+
+def _left_changed(failed):
+    """Whether the failed step's own read-back differs from what it read
+    before it wrote: its module could not put its own part back. The
+    collection's modules give both on such a failure (before/after, and
+    limits_before/limits_after for mptcp_endpoints with limits)."""
+    return any(_differs(failed.get(before), failed.get(after))
+               for before, after in (("before", "after"), ("limits_before", "limits_after")))
+
+
 def rollback_message(failed, task, undone):
-    cause = str((failed or {}).get("msg") or "no message").rstrip(". ")
+    failed = failed or {}
+    cause = str(failed.get("msg") or "no message").rstrip(". ")
     message = "%s failed: %s." % (task, cause)
+    own = " NOT rolled back, the host is left changed: what that step changed (see above)." if _left_changed(failed) else ""
     ran = [(entry["what"], entry.get("result")) for entry in undone if _ran(entry.get("result"))]
     if not ran:
-        return message + " Nothing else had changed before that step."
+        return message + (own or " Nothing else had changed before that step.")
     back = [what for what, result in ran if not result.get("failed")]
     left = ["%s (%s)" % (what, str(result.get("msg") or "no message").rstrip(". "))
             for what, result in ran if result.get("failed")]
     if back:
         message += " Rolled back what this run had changed before that step: %s." % ", ".join(back)
     if left:
-        return message + " NOT rolled back, the host is left changed: %s." % "; ".join(left)
-    return message + " The host is as it was before the run."
+        return message + " NOT rolled back, the host is left changed: %s." % "; ".join(
+            left + (["what that step changed (see above)"] if own else []))
+    return message + (own or " The host is as it was before the run.")
 
 
 class FilterModule(object):

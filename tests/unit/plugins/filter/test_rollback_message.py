@@ -38,3 +38,33 @@ def test_an_undo_that_failed_is_named_and_the_host_said_changed():
 
 def test_a_result_without_message():
     assert rollback_message({}, TASK, []) == "Set the endpoints failed: no message. Nothing else had changed before that step."
+
+
+def test_the_failed_step_put_its_own_part_back():
+    failed = dict(FAILED, before=[{"id": 1}], after=[{"id": 1}],
+                  limits_before={"subflows": 2, "add_addr_accepted": 0}, limits_after={"subflows": 2, "add_addr_accepted": 0})
+    message = rollback_message(failed, TASK, [{"what": "the net.mptcp sysctls", "result": {"changed": True}}])
+    assert message.endswith("the net.mptcp sysctls. The host is as it was before the run.")
+
+
+def test_the_failed_step_could_not_put_its_own_part_back():
+    """Every earlier step was put back, but the failed module's read-back
+    (here its limits) is not what it read before: the host is not as it was."""
+    failed = dict(FAILED, before=[{"id": 1}], after=[{"id": 1}],
+                  limits_before={"subflows": 2, "add_addr_accepted": 0}, limits_after={"subflows": 6, "add_addr_accepted": 3})
+    message = rollback_message(failed, TASK, [{"what": "the net.mptcp sysctls", "result": {"changed": True}}])
+    assert message.endswith("Rolled back what this run had changed before that step: the net.mptcp sysctls. NOT "
+                            "rolled back, the host is left changed: what that step changed (see above)."), message
+    assert "as it was" not in message
+    alone = rollback_message(dict(FAILED, before={"scheduler": "default", "enabled": True},
+                                  after={"scheduler": "bpf"}), TASK, [])
+    assert alone.endswith("refused it. NOT rolled back, the host is left changed: what that step changed (see above).")
+    both = rollback_message(dict(FAILED, before=[{"id": 1}], after=[]), TASK,
+                            [{"what": "the limits", "result": {"failed": True, "msg": "EPERM"}}])
+    assert both.endswith("NOT rolled back, the host is left changed: the limits (EPERM); what that step changed "
+                         "(see above).")
+
+
+def test_a_sysctl_failure_compares_only_the_knobs_it_read_back():
+    failed = dict(FAILED, before={"enabled": True, "scheduler": "default"}, after={"scheduler": "default"})
+    assert rollback_message(failed, TASK, []).endswith("Nothing else had changed before that step.")
