@@ -224,8 +224,10 @@ def test_two_runs_at_once_end_as_one_of_them_asked(collections_path, tmp_path, n
         assert not run.failed, run.failure()
         wanted.append(path_manager_state(netns))
     assert wanted[1] == ({"subflows": 6, "add_addr_accepted": 5}, [("198.51.100.11", "lan1", ["subflow"])])
-    run = hosts[0].apply(asked[0])
+    back = hosts[0].apply(asked[0])
+    assert not back.failed, back.failure()
     netns.ip("mptcp", "limits", "set", "subflows", "6", "add_addr_accepted", "5")
+    assert path_manager_state(netns) == (wanted[1][0], wanted[0][1])
 
     with ThreadPoolExecutor(2) as pool:
         runs = list(pool.map(lambda pair: pair[0].apply(pair[1]), zip(hosts, asked)))
