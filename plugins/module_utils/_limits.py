@@ -89,4 +89,3 @@ def undo(client, before, commands):
         return "The limits were put back (read back: %s)." % words(now), now
     return "The limits were NOT put back (%s): %s instead of %s." % (
         refusal or "read back otherwise", words(now), words(before)), now
-
