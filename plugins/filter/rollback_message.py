@@ -84,19 +84,19 @@ def rollback_message(failed, task, undone):
     failed = failed or {}
     cause = str(failed.get("msg") or "no message").rstrip(". ")
     message = "%s failed: %s." % (task, cause)
-    own = " NOT rolled back, the host is left changed: what that step changed (see above)." if _left_changed(failed) else ""
     ran = [(entry["what"], entry.get("result")) for entry in undone if _ran(entry.get("result"))]
-    if not ran:
-        return message + (own or " Nothing else had changed before that step.")
     back = [what for what, result in ran if not result.get("failed")]
     left = ["%s (%s)" % (what, str(result.get("msg") or "no message").rstrip(". "))
             for what, result in ran if result.get("failed")]
+    if _left_changed(failed):
+        left.append("what that step changed (see above)")
     if back:
         message += " Rolled back what this run had changed before that step: %s." % ", ".join(back)
     if left:
-        return message + " NOT rolled back, the host is left changed: %s." % "; ".join(
-            left + (["what that step changed (see above)"] if own else []))
-    return message + (own or " The host is as it was before the run.")
+        return message + " NOT rolled back, the host is left changed: %s." % "; ".join(left)
+    if not ran:
+        return message + " Nothing else had changed before that step."
+    return message + " The host is as it was before the run."
 
 
 class FilterModule(object):
