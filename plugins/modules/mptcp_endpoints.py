@@ -372,11 +372,11 @@ def _ifindexes(interfaces, before):
     return ifindexes
 
 
-def _apply(module, client, actions, after, before, ifindexes, limits=None):
+def _apply(module, client, actions, after, before, ifindexes, limits_set=None):
     """Send the actions, read back and compare with the plan. On any
-    failure, undo what the kernel accepted (and put back the LIMITS this run
-    set before), read back again and fail with what the read-back shows.
-    Returns the endpoints read back."""
+    failure, undo what the kernel accepted (and put back the limits this run
+    set before, LIMITS_SET), read back again and fail with what the
+    read-back shows. Returns the endpoints read back."""
     sent = []
     failure = None
     try:
@@ -400,15 +400,15 @@ def _apply(module, client, actions, after, before, ifindexes, limits=None):
     if done:
         refused = _netlink.apply_each(client, _endpoints.undo(done, before, read_back), ifindexes, sent)
         read_back = client.endpoints()
-    msg = "%s. %s" % (failure, _endpoints.failure_outcome(done, refused, before, read_back, limits is not None))
+    msg = "%s. %s" % (failure, _endpoints.failure_outcome(done, refused, before, read_back, limits_set is not None))
     commands = [_endpoints.render_action(a) for a in sent]
     extra = {}
-    if limits is not None:
-        outcome, now = _limits.undo(client, limits["before"], limits["commands"])
+    if limits_set is not None:
+        outcome, now = _limits.undo(client, limits_set["before"], limits_set["commands"])
         msg += " " + outcome
         # sent in this order: the limits, the endpoints and their undoing, the limits put back
-        commands = limits["commands"][:1] + commands + limits["commands"][1:]
-        extra = dict(limits_before=limits["before"], limits_after=now)
+        commands = limits_set["commands"][:1] + commands + limits_set["commands"][1:]
+        extra = dict(limits_before=limits_set["before"], limits_after=now)
     module.fail_json(msg=msg, before=_shown(before), after=_shown(read_back), commands=commands, **extra)
 
 
@@ -430,11 +430,11 @@ def main():
         problems.append("config: state=parsed reads running_config, not config")
     if state != "parsed" and module.params["running_config"] is not None:
         problems.append("running_config: only state=parsed reads it (state=%s)" % state)
-    limits = module.params["limits"]
-    if limits is not None and state in ("gathered", "rendered", "parsed"):
+    limits_wanted = None if module.params["limits"] is None else _limits.wanted(module.params["limits"])
+    if limits_wanted is not None and state in ("gathered", "rendered", "parsed"):
         problems.append("limits: state=%s sets nothing; mptcp.linux.mptcp_limits reads and sets the limits" % state)
-    elif limits is not None:
-        problems.extend(_limits.problems(_limits.wanted(limits), "limits."))
+    elif limits_wanted is not None:
+        problems.extend(_limits.problems(limits_wanted, "limits."))
     try:
         entries = _endpoints.validate(module.params["config"], state)
     except _endpoints.EndpointError as exc:
@@ -465,9 +465,10 @@ def main():
         module.exit_json(changed=False, before=_shown(before), gathered=_endpoints.gathered(before))
 
     with ModuleLock(module, "mptcp.linux.mptcp_endpoints state=%s" % state):
-        if limits is not None:
+        limits = None
+        if limits_wanted is not None:
             limits_before = client.limits()
-            limits = dict(before=limits_before, after=dict(limits_before, **_limits.wanted(limits)), commands=[])
+            limits = dict(before=limits_before, after=dict(limits_before, **limits_wanted), commands=[])
         before = client.endpoints()
         interfaces = _netlink.interfaces() if entries or before else {}
         try:
