@@ -273,6 +273,23 @@ def kill_tree(pid):
             pass
 
 
+def playbook_killed_at(argv, env, text):
+    """Run ansible-playbook (ARGV) and SIGKILL it and everything under it
+    when it announces a task or handler whose name contains TEXT (None:
+    never). Returns (killed, its output)."""
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=dict(env, PYTHONUNBUFFERED="1"))
+    lines = []
+    killed = False
+    for line in proc.stdout:
+        lines.append(line)
+        if text and not killed and line.startswith(("TASK [", "RUNNING HANDLER [")) and text in line:
+            kill_tree(proc.pid)
+            killed = True
+    proc.wait()
+    return killed, "".join(lines)
+
+
 @pytest.fixture(scope="session")
 def module_path():
     """A directory that lets both interpreters run the collection's modules

@@ -26,7 +26,7 @@ import uuid
 import pytest
 import yaml
 
-from conftest import Runner, kill_tree
+from conftest import Runner, playbook_killed_at
 
 ROLE = "mptcp.linux.mptcp_nginx"
 STREAM_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so"
@@ -459,22 +459,12 @@ class Interrupted(Runner):
         path = self.tmp_path / ("play-%s.yml" % uuid.uuid4().hex[:6])
         path.write_text(yaml.safe_dump(play, sort_keys=False))
         inventory = self.write_inventory(nginx.netns.interpreter(self.tmp_path, sys.executable))
-        extra = {"PYTHONUNBUFFERED": "1"}
+        extra = {}
         if kill_at and kill_at.startswith("hook:"):
             extra["MPTCP_STAGED_KILL_AT"] = kill_at[5:]
-        proc = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(inventory),
-                                 str(path)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                env=self.env(**extra))
-        lines = []
-        killed = False
-        for line in proc.stdout:
-            lines.append(line)
-            if kill_at and kill_at.startswith("task:") and not killed and \
-                    line.startswith(("TASK [", "RUNNING HANDLER [")) and kill_at[5:] in line:
-                kill_tree(proc.pid)
-                killed = True
-        proc.wait()
-        output = "".join(lines)
+        killed, output = playbook_killed_at(
+            [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(inventory), str(path)],
+            self.env(**extra), kill_at[5:] if kill_at and kill_at.startswith("task:") else None)
         recap = re.search(r"changed=(\d+)\s+unreachable=\d+\s+failed=(\d+)", output)
         if kill_at and kill_at.startswith("hook:"):
             killed = bool(re.search(r'"rc": (-9|137)\b', output))
