@@ -19,13 +19,15 @@ __metaclass__ = type
 
 import json
 import os
+import signal
 import subprocess
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import yaml
 
-from conftest import INTERPRETERS, REPO, SYSTEMD_BOOTED, VENV_BIN, Netns, Runner, ip, kill_tree, mount_namespace_interpreter
+from conftest import INTERPRETERS, REPO, SYSTEMD_BOOTED, VENV_BIN, Netns, Runner, ip, mount_namespace_interpreter, playbook_killed_at
 
 OFFLINE = {"mptcp_persist": False, "mptcp_install_packages": False}
 BASE = dict(OFFLINE, mptcp_endpoint_interfaces=["lan0", "lan1"], mptcp_limits_subflows=4,
@@ -87,15 +89,23 @@ class Host(object):
         path = self.tmp_path / "play-killed.yml"
         path.write_text(yaml.safe_dump([{"hosts": "all", "gather_facts": False,
                                          "roles": [{"role": "mptcp.linux.mptcp", "vars": role_vars}]}]))
-        proc = subprocess.Popen([os.path.join(VENV_BIN, "ansible-playbook"), "-i", str(self.runner.write_inventory(self.wrapper)),
-                                 str(path)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                env=self.runner.env(PYTHONUNBUFFERED="1"))
-        killed = False
-        for line in proc.stdout:
-            if not killed and line.startswith("TASK [") and task in line:
-                kill_tree(proc.pid)
-                killed = True
-        proc.wait()
+        killed, dummy = playbook_killed_at(
+            [os.path.join(VENV_BIN, "ansible-playbook"), "-i", str(self.runner.write_inventory(self.wrapper)), str(path)],
+            self.runner.env(), task)
+        # A module already started can outlive the freeze of the tree by
+        # the moment it takes to be seen; the namespace's processes are all
+        # the run's, and the run is killed as a whole, its module included.
+        for dummy in range(50):
+            pids = subprocess.run(["ip", "netns", "pids", self.netns.name], capture_output=True, text=True,
+                                  check=False).stdout.split()
+            if not pids:
+                break
+            for pid in pids:
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except OSError:
+                    pass
+            time.sleep(0.1)
         return killed
 
     def proc(self, path):
