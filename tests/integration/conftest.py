@@ -273,17 +273,43 @@ def kill_tree(pid):
             pass
 
 
+STOP_AT_TASK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "callback_plugins")
+
+
+def stopped(pid, timeout=60):
+    """Wait until PID is stopped (state T); False if it is not by TIMEOUT."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with open("/proc/%d/stat" % pid) as handle:
+                if handle.read().rsplit(")", 1)[1].split()[0] == "T":
+                    return True
+        except OSError:
+            return False
+        time.sleep(0.01)
+    return False
+
+
 def playbook_killed_at(argv, env, text):
     """Run ansible-playbook (ARGV) and SIGKILL it and everything under it
-    when it announces a task or handler whose name contains TEXT (None:
-    never). Returns (killed, its output)."""
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env=dict(env, PYTHONUNBUFFERED="1"))
+    as it starts a task or handler whose name contains TEXT (None: never).
+    The stop_at_task callback stops ansible-playbook there, before any host
+    gets the task, so no worker of that task races the kill. Returns
+    (killed, its output)."""
+    env = dict(env, PYTHONUNBUFFERED="1")
+    if text:
+        env.update(MPTCP_TEST_STOP_AT=text,
+                   ANSIBLE_CALLBACK_PLUGINS=":".join(filter(None, [STOP_AT_TASK, env.get("ANSIBLE_CALLBACK_PLUGINS")])),
+                   ANSIBLE_CALLBACKS_ENABLED=",".join(filter(None, ["stop_at_task", env.get("ANSIBLE_CALLBACKS_ENABLED")])))
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     lines = []
     killed = False
     for line in proc.stdout:
         lines.append(line)
         if text and not killed and line.startswith(("TASK [", "RUNNING HANDLER [")) and text in line:
+            if not stopped(proc.pid):
+                proc.kill()
+                raise AssertionError("ansible-playbook did not stop at %r:\n%s" % (text, "".join(lines)))
             kill_tree(proc.pid)
             killed = True
     proc.wait()

@@ -19,9 +19,7 @@ __metaclass__ = type
 
 import json
 import os
-import signal
 import subprocess
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -92,20 +90,6 @@ class Host(object):
         killed, dummy = playbook_killed_at(
             [os.path.join(VENV_BIN, "ansible-playbook"), "-i", str(self.runner.write_inventory(self.wrapper)), str(path)],
             self.runner.env(), task)
-        # A module already started can outlive the freeze of the tree by
-        # the moment it takes to be seen; the namespace's processes are all
-        # the run's, and the run is killed as a whole, its module included.
-        for dummy in range(50):
-            pids = subprocess.run(["ip", "netns", "pids", self.netns.name], capture_output=True, text=True,
-                                  check=False).stdout.split()
-            if not pids:
-                break
-            for pid in pids:
-                try:
-                    os.kill(int(pid), signal.SIGKILL)
-                except OSError:
-                    pass
-            time.sleep(0.1)
         return killed
 
     def proc(self, path):
