@@ -21,8 +21,6 @@ import json
 import re
 import socket
 
-from ansible_collections.mptcp.linux.plugins.module_utils import _quote
-
 FLAGS = ("signal", "subflow", "backup", "fullmesh", "laminar")
 # Changed in place by the kernel's SET_FLAGS; any other change is delete + add.
 SETTABLE_FLAGS = frozenset(("backup", "fullmesh"))
@@ -556,6 +554,9 @@ def render_lines(endpoints):
     Every word goes through the ip -batch quoting; a value that ip -batch
     cannot express (an interface name with '#', or with both quote
     characters) raises EndpointError naming the entry's field."""
+    # Imported here: only the rendered and parsed states quote, and the
+    # module's other runs need not compile it out of the AnsiballZ zip.
+    from ansible_collections.mptcp.linux.plugins.module_utils import _quote
     ordered = sorted(endpoints, key=lambda e: e.get("id") is None)
     lines, problems = [], []
     for endpoint in ordered:
@@ -721,6 +722,7 @@ def _endpoint_words(words, shown):
 def _command(line):
     """("add", endpoint), ("flush", None) or ("skip", None) for one
     ``[ip] mptcp ...`` line, its words split as ip -batch splits them."""
+    from ansible_collections.mptcp.linux.plugins.module_utils import _quote
     try:
         words = _quote.ip_batch_split(line)
     except _quote.QuoteError as exc:
