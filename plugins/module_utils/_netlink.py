@@ -243,44 +243,27 @@ class MptcpClient(object):
         ])
 
 
-def _route_dump(msg_class, msg_type, reply_type):
-    """Every message of a NETLINK_ROUTE dump of MSG_TYPE, its REPLY_TYPE replies parsed as
-    MSG_CLASS: the core netlink socket the path manager's client already
-    loaded, without pyroute2's IPRoute and all it imports."""
-    from pyroute2.netlink import NETLINK_ROUTE
-    from pyroute2.netlink.nlsocket import NetlinkSocket
-    sock = NetlinkSocket(family=NETLINK_ROUTE)
-    try:
-        sock.register_policy({reply_type: msg_class})
-        sock.bind()
-        return list(sock.nlm_request(msg_class(), msg_type=msg_type, msg_flags=NLM_F_REQUEST | NLM_F_DUMP))
-    finally:
-        sock.close()
-
-
 def interfaces():
     """{ifname: {"index": n, "addresses": [{"address", "prefixlen", "scope",
     "family", "dadfailed"}]}} for the current network namespace."""
-    from pyroute2.netlink.rtnl import RTM_GETADDR, RTM_GETLINK, RTM_NEWADDR, RTM_NEWLINK
-    from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
-    from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
     result = {}
-    for link in _route_dump(ifinfmsg, RTM_GETLINK, RTM_NEWLINK):
-        result[link.get_attr("IFLA_IFNAME")] = {"index": link["index"], "addresses": []}
-    by_index = dict((v["index"], v) for v in result.values())
-    for msg in _route_dump(ifaddrmsg, RTM_GETADDR, RTM_NEWADDR):
-        iface = by_index.get(msg["index"])
-        if iface is None:
-            continue
-        address = msg.get_attr("IFA_LOCAL") or msg.get_attr("IFA_ADDRESS")
-        flags = msg.get_attr("IFA_FLAGS") or msg["flags"]
-        iface["addresses"].append({
-            "address": address,
-            "prefixlen": msg["prefixlen"],
-            "scope": msg["scope"],
-            "family": "ipv6" if msg["family"] == socket.AF_INET6 else "ipv4",
-            "dadfailed": bool(flags & 0x08),  # IFA_F_DADFAILED
-        })
+    with IPRoute() as ipr:
+        for link in ipr.get_links():
+            result[link.get_attr("IFLA_IFNAME")] = {"index": link["index"], "addresses": []}
+        by_index = dict((v["index"], v) for v in result.values())
+        for msg in ipr.get_addr():
+            iface = by_index.get(msg["index"])
+            if iface is None:
+                continue
+            address = msg.get_attr("IFA_LOCAL") or msg.get_attr("IFA_ADDRESS")
+            flags = msg.get_attr("IFA_FLAGS") or msg["flags"]
+            iface["addresses"].append({
+                "address": address,
+                "prefixlen": msg["prefixlen"],
+                "scope": msg["scope"],
+                "family": "ipv6" if msg["family"] == socket.AF_INET6 else "ipv4",
+                "dadfailed": bool(flags & 0x08),  # IFA_F_DADFAILED
+            })
     return result
 
 
