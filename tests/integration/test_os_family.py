@@ -128,7 +128,7 @@ def test_a_read_that_finds_nothing_missing_spares_dpkg_and_the_family_read(colle
     read = tasks["Read the host and its MPTCP state"]
     assert read["host"]["missing"] == [] and "limits" in read, read
     # the task file with dpkg, the family read, the package manager and the second read
-    assert tasks["Install what is missing and look for other owners of the endpoints, where needed"].get("skipped") is True
+    assert tasks["Install the packages and read the MPTCP state again, where needed"].get("skipped") is True
     for absent in ("Install the packages the modules and the restore unit need, where missing",
                    "Read the MPTCP state again, now that pyroute2 is installed",
                    "Find which of the packages the modules and the restore unit need are missing",
