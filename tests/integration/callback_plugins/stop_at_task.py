@@ -1,4 +1,6 @@
 # -*- coding: utf-8 -*-
+# Copyright: mptcp.linux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """A test's callback: ansible-playbook stops itself (SIGSTOP) as it starts
 the first task or handler whose name contains $MPTCP_TEST_STOP_AT, after
 the banner and before any host gets the task, so that a test can kill the
