@@ -236,13 +236,18 @@ class Runner(object):
         return report["plays"][0]["tasks"], proc.stderr
 
 
+def proc_stat(pid):
+    """The fields of /proc/PID/stat after the command name: [state, ppid, ...]."""
+    with open("/proc/%s/stat" % pid) as handle:
+        return handle.read().rsplit(")", 1)[1].split()
+
+
 def descendants(pid):
     children = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                with open("/proc/%s/stat" % entry) as handle:
-                    ppid = int(handle.read().rsplit(")", 1)[1].split()[1])
+                ppid = int(proc_stat(entry)[1])
             except (OSError, IndexError, ValueError):
                 continue
             children.setdefault(ppid, []).append(int(entry))
@@ -281,9 +286,8 @@ def stopped(pid, timeout=60):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            with open("/proc/%d/stat" % pid) as handle:
-                if handle.read().rsplit(")", 1)[1].split()[0] == "T":
-                    return True
+            if proc_stat(pid)[0] == "T":
+                return True
         except OSError:
             return False
         time.sleep(0.01)
