@@ -12,7 +12,8 @@ scratch, site.yml again (no-op), playbooks/verify.yml, playbooks/info.yml;
 then on another fresh fleet benchmarks/naive.yml (ansible.posix.sysctl per
 key, `ip mptcp` commands) from scratch and again, for the same state. Each
 figure is the wall time of the ansible(-playbook) process, the median of
---runs. A callback (benchmarks/callback_plugins/mptcp_fleet_count.py) counts
+--runs, with the CPU time of the controller and of the rest of the machine
+meanwhile (/proc/stat). A callback (benchmarks/callback_plugins/mptcp_fleet_count.py) counts
 the module executions per host of each workload and times each task.
 
 The fleet: a namespace of the benchmark's own holds two bridges, one per
@@ -34,6 +35,7 @@ from __future__ import absolute_import, division, print_function
 import argparse
 import json
 import os
+import resource
 import signal
 import socket
 import statistics
@@ -202,9 +204,24 @@ def restore_neighbour_table(old):
             handle.write(str(value))
 
 
+def machine_cpu():
+    """CPU seconds the whole machine has been busy (/proc/stat: all but idle and iowait)."""
+    with open("/proc/stat") as handle:
+        ticks = [int(field) for field in handle.readline().split()[1:9]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / float(os.sysconf("SC_CLK_TCK"))
+
+
+def children_cpu():
+    """CPU seconds of the waited-for children: ansible(-playbook), its workers, its ssh clients."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def ansible(tmp, argv, forks, label, strategy="linear"):
-    """Run an ansible command; its wall time, its module executions per host and
-    its changed count."""
+    """Run an ansible command; its wall time, its module executions per host, its
+    changed count, and the CPU seconds the controller and the rest of the
+    machine (the hosts' sshd and modules, the ssh connection masters, the
+    kernel) spent meanwhile."""
     counts = os.path.join(tmp, "counts-%s.json" % label)
     env = dict(os.environ, ANSIBLE_FORKS=str(forks), ANSIBLE_NOCOLOR="1", ANSIBLE_HOST_KEY_CHECKING="False",
                ANSIBLE_CALLBACK_PLUGINS=os.path.join(HERE, "callback_plugins"),
@@ -215,14 +232,17 @@ def ansible(tmp, argv, forks, label, strategy="linear"):
     if strategy.startswith("mitogen_"):
         import ansible_mitogen.plugins.strategy  # pylint: disable=import-outside-toplevel,import-error
         env["ANSIBLE_STRATEGY_PLUGINS"] = os.path.dirname(ansible_mitogen.plugins.strategy.__file__)
-    started = time.time()
+    started, machine, controller = time.time(), machine_cpu(), children_cpu()
     proc = subprocess.run(argv, capture_output=True, text=True, env=env, check=False, cwd=REPO)
     wall = time.time() - started
+    controller = children_cpu() - controller
+    cpu = {"controller": controller, "rest": max(0.0, machine_cpu() - machine - controller)}
     if proc.returncode != 0:
         raise SystemExit("%s failed (rc %d):\n%s%s" % (label, proc.returncode, proc.stdout[-6000:], proc.stderr[-3000:]))
     with open(counts) as handle:
         count = json.load(handle)
-    return {"wall": wall, "executions": count["executions"], "changed": count["changed"], "tasks": count["tasks"]}
+    return {"wall": wall, "cpu": cpu, "executions": count["executions"], "changed": count["changed"],
+            "tasks": count["tasks"]}
 
 
 def measure(fleet, tmp, forks, workloads, strategy):
@@ -293,6 +313,18 @@ def write_results(args, data, output, workloads):
             continue
         lines.append("| %d | %d | %s |" % (row["size"], row["forks"], " | ".join(
             "%.2f" % per_host(row["results"][key], row["size"]) for key, dummy in WORKLOADS if key in workloads)))
+    lines += ["", "CPU seconds per host, the controller's (ansible or ansible-playbook, its workers and the ssh "
+              "clients it waited for) + the rest of the machine's while it ran (the hosts' sshd and modules, the "
+              "ssh connection masters, the kernel). The controller and the hosts share the %d CPU(s), so a run "
+              "takes at least N times the sum, divided by %d:" % (data["cpus"], data["cpus"]), "",
+              "| N | forks | " + " | ".join(title for key, title in WORKLOADS if key in workloads) + " |",
+              "|---:|---:|" + "---:|" * len(workloads)]
+    for row in data["rows"]:
+        if "as_forks" in row:
+            continue
+        lines.append("| %d | %d | %s |" % (row["size"], row["forks"], " | ".join(
+            "%.2f + %.2f" % tuple(row["results"][key]["cpu"][part] / row["size"] for part in ("controller", "rest"))
+            for key, dummy in WORKLOADS if key in workloads)))
     measured = [row for row in data["rows"] if "as_forks" not in row and "site-noop" in row["results"]]
     if measured:
         row = max(measured, key=lambda row: (row["size"], -row["forks"]))
@@ -350,7 +382,9 @@ def main():
                 samples = [measure(fleet, tmp, forks, workloads, args.strategy) for dummy in range(args.runs)]
                 results = {}
                 for key in samples[0]:
-                    results[key] = dict(samples[0][key], wall=statistics.median(s[key]["wall"] for s in samples))
+                    results[key] = dict(samples[0][key], wall=statistics.median(s[key]["wall"] for s in samples),
+                                        cpu={part: statistics.median(s[key]["cpu"][part] for s in samples)
+                                             for part in ("controller", "rest")})
                 rows.append({"size": size, "forks": forks, "results": results})
                 print("N=%d forks=%d: %s" % (size, forks, ", ".join(
                     "%s %.1f s" % (key, results[key]["wall"]) for key, dummy in WORKLOADS if key in results)), flush=True)

@@ -61,6 +61,12 @@ def test_fleet_of_five(collections_path, tmp_path):
     assert results["site"]["executions"] == dict.fromkeys(servers + clients, 2), results["site"]
     assert sorted(results["naive-noop"]["changed"]) == sorted(servers + clients)  # ansible.builtin.command always is
     assert all(result["wall"] > 0 for result in results.values())
+    # the controller's CPU and the rest of the machine's: the hosts' modules
+    # ran meanwhile, and no part took more than the CPUs had in that time
+    for key, result in results.items():
+        cpu = result["cpu"]
+        assert cpu["controller"] > 0 and cpu["rest"] > 0, (key, cpu)
+        assert cpu["controller"] + cpu["rest"] <= result["wall"] * data["cpus"] * 1.1, (key, result)
     # every task of the no-op timed, in the order it ran
     tasks = results["site-noop"]["tasks"]
     assert [name for name, dummy in tasks][1] == "mptcp.linux.mptcp : Read the host and its MPTCP state", tasks
@@ -69,6 +75,7 @@ def test_fleet_of_five(collections_path, tmp_path):
         table = handle.read()
     assert "| 5 | 5 | " in table and "--sizes 5 --forks 5" in table
     assert "| mptcp.linux.mptcp : Read the host and its MPTCP state | " in table
+    assert "CPU seconds per host" in table
     assert _leftovers(prefix) == []
 
 
