@@ -202,11 +202,43 @@ def test_a_kernel_without_mptcp_is_refused_before_dpkg_is_asked(bad_input, colle
     before = netns.state()
     tasks = [(name, result) for name, result in _apply(runner, netns, "mptcp", role_vars, None, wrapper=wrapper)
              if not name.startswith("Validating arguments")]
+    # the weighing of the read changes nothing; the check stops the run
     assert [name for name, dummy in tasks] == ["Read the host and its MPTCP state",
+                                               "Weigh the read against the variables",
                                                "Refuse bad input before touching the host"], tasks
-    read, refused = tasks[0][1], tasks[1][1]
+    read, refused = tasks[0][1], tasks[2][1]
     assert read["usable"] is False and read["usable_errno"] == "EPROTONOSUPPORT", read
     assert refused["failed"]
     assert ("mptcp_scheduler" in refused["msg"]) is bad_input, refused["msg"]
     assert "MPTCP is not usable on" in refused["msg"] and read["usable_reason"] in refused["msg"], refused["msg"]
     assert netns.state() == before
+
+
+def test_a_host_planned_from_the_second_read_once_pyroute2_is_there(collections_path, tmp_path, netns):
+    """The first read finds pyroute2 missing (its interpreter runs with -S),
+    so it has no endpoints or limits to plan from; dpkg finds the packages
+    installed (on this machine), and the second read, where pyroute2 is
+    found, is weighed: the controller plans from it, the dry run is
+    skipped, and the host ends as asked. The kernel is the oracle, and a
+    second run changes nothing."""
+    runner = Runner(_first_python(), collections_path, tmp_path)
+    first = tmp_path / "first-read-done"
+    wrapper = tmp_path / "python-without-pyroute2-once"
+    # the first execution (the read) without site-packages, the others with them
+    script = ('#!/bin/sh\nif [ -e %s ]; then exec ip netns exec %s %s "$@"; fi\ntouch %s\n'
+              'exec ip netns exec %s %s -S "$@"\n')
+    wrapper.write_text(script % (first, netns.name, runner.python, first, netns.name, runner.python))
+    wrapper.chmod(0o755)
+    tasks = dict(_apply(runner, netns, "mptcp", ROLES["mptcp"][1], None, wrapper=str(wrapper)))
+    assert tasks["Read the host and its MPTCP state"]["host"]["missing"] == ["pyroute2"]
+    assert tasks["Find which of the packages the modules and the restore unit need are missing"]["rc"] == 0
+    assert "limits" in tasks["Read the MPTCP state again, now that pyroute2 is installed"]
+    plan = tasks["Weigh the second read"]["ansible_facts"]["__mptcp_run"]["read_plan"]
+    assert plan["planned"] and plan["pending"], plan
+    assert tasks["Dry-run the endpoints against the running kernel"].get("skipped") is True
+    assert tasks["Set the limits and the endpoints"]["changed"]
+    lan0 = [e for e in netns.endpoints() if e.get("dev") == "lan0"]
+    assert lan0 and all(e["flags"] == ["subflow"] for e in lan0), netns.endpoints()
+    assert [e["address"] for e in tasks["Set the limits and the endpoints"]["after"]] == [e["address"] for e in lan0]
+    again = _apply(runner, netns, "mptcp", ROLES["mptcp"][1], None)
+    assert not any(result.get("changed") for dummy, result in again), again
