@@ -25,8 +25,9 @@ reached. Servers (10 % of N, at least one) announce eth1's address
 
 Writes OUTPUT/fleet-results.md (tables and the command), OUTPUT/fleet.json
 and, with matplotlib (benchmarks/requirements.txt) in --plot-python,
-OUTPUT/fleet.svg. Everything it creates (namespaces, sshd, the veth, a temp
-directory) is removed at the end, on Ctrl-C or SIGTERM too, and leftovers of
+OUTPUT/fleet.svg; --render FLEET_JSON writes the two again from an earlier
+run's figures, running nothing. Everything it creates (namespaces, sshd,
+the veth, a temp directory) is removed at the end, on Ctrl-C or SIGTERM too, and leftovers of
 an interrupted earlier run with the same --prefix are removed at the start.
 """
 
@@ -36,6 +37,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import signal
 import socket
 import statistics
@@ -281,14 +283,15 @@ def per_host(result, size):
     return sum(result["executions"].values()) / float(size)
 
 
-def write_results(args, data, output, workloads):
-    command = "python benchmarks/fleet.py " + " ".join(sys.argv[1:])
+def write_results(data, output):
+    command = "python benchmarks/fleet.py " + " ".join(data["command"])
+    workloads = data["workloads"]
     lines = ["<!-- Written by benchmarks/fleet.py; do not edit. -->", "# Fleet benchmark results", "",
              "Command (root, in the repository, with the venv's python):", "", "    " + command.strip(), "",
              "Kernel %s, %d CPU(s), ansible-core %s. Wall time in seconds of the ansible or ansible-playbook "
              "process, the median of %d run(s); in brackets, the ratio to `ansible -m ping` on the same hosts "
              "with the same forks. Strategy %s."
-             % (data["kernel"], data["cpus"], data["ansible_core"], args.runs, args.strategy), "",
+             % (data["kernel"], data["cpus"], data["ansible_core"], data.get("runs", 1), data["strategy"]), "",
              "| N | forks | " + " | ".join(title for key, title in WORKLOADS if key in workloads) + " |",
              "|---:|---:|" + "---:|" * len(workloads)]
     for row in data["rows"]:
@@ -350,7 +353,23 @@ def main():
     parser.add_argument("--workloads", default=",".join(key for key, dummy in WORKLOADS),
                         help="which to measure, comma-separated (default: all)")
     parser.add_argument("--strategy", default="linear", help="ANSIBLE_STRATEGY, e.g. mitogen_linear")
+    parser.add_argument("--render", metavar="FLEET_JSON",
+                        help="write OUTPUT/fleet-results.md and fleet.svg again from an earlier run's fleet.json; "
+                             "runs nothing")
     args = parser.parse_args()
+    # a path (relative or not) or a name on PATH, found before a run of minutes
+    plot_python = os.path.abspath(args.plot_python) if os.path.isfile(args.plot_python) \
+        else shutil.which(args.plot_python)
+    if plot_python is None:
+        parser.error("--plot-python: %s is neither a file nor a program on PATH" % args.plot_python)
+    if args.render:
+        with open(args.render) as handle:
+            data = json.load(handle)
+        os.makedirs(args.output, exist_ok=True)
+        if os.path.abspath(args.render) != os.path.abspath(os.path.join(args.output, "fleet.json")):
+            shutil.copyfile(args.render, os.path.join(args.output, "fleet.json"))
+        render(data, args.output, plot_python)
+        return
     workloads = [key for key in args.workloads.split(",") if key]
     unknown = sorted(set(workloads) - set(key for key, dummy in WORKLOADS))
     if unknown:
@@ -396,18 +415,23 @@ def main():
         subprocess.run(["rm", "-rf", "--", tmp], check=False)
     import ansible.release  # pylint: disable=import-outside-toplevel
     data = {"kernel": os.uname().release, "cpus": os.cpu_count(), "ansible_core": ansible.release.__version__,
-            "command": sys.argv[1:], "strategy": args.strategy, "workloads": workloads, "rows": rows}
+            "command": sys.argv[1:], "strategy": args.strategy, "workloads": workloads, "runs": args.runs, "rows": rows}
     os.makedirs(args.output, exist_ok=True)
     with open(os.path.join(args.output, "fleet.json"), "w") as handle:
         json.dump(data, handle, indent=1, sort_keys=True)
-    plotted = subprocess.run([args.plot_python, os.path.join(HERE, "fleet_plot.py"), os.path.join(args.output, "fleet.json"),
-                              os.path.join(args.output, "fleet.svg")], capture_output=True, text=True, check=False)
+    render(data, args.output, plot_python)
+
+
+def render(data, output, plot_python):
+    """OUTPUT/fleet.svg (where PLOT_PYTHON has matplotlib) and OUTPUT/fleet-results.md from DATA."""
+    plotted = subprocess.run([plot_python, os.path.join(HERE, "fleet_plot.py"), os.path.join(output, "fleet.json"),
+                              os.path.join(output, "fleet.svg")], capture_output=True, text=True, check=False)
     if plotted.returncode == 0:
         data["plot"] = "fleet.svg"
     else:
         print("no plot: %s" % plotted.stderr.strip().splitlines()[-1:], file=sys.stderr)
-    write_results(args, data, args.output, workloads)
-    print("wrote %s" % os.path.join(args.output, "fleet-results.md"))
+    write_results(data, output)
+    print("wrote %s" % os.path.join(output, "fleet-results.md"))
 
 
 if __name__ == "__main__":

@@ -76,6 +76,12 @@ def test_fleet_of_five(collections_path, tmp_path):
     assert "| 5 | 5 | " in table and "--sizes 5 --forks 5" in table
     assert "| mptcp.linux.mptcp : Read the host and its MPTCP state | " in table
     assert "CPU seconds per host" in table
+    # the same tables again from fleet.json, running nothing
+    again = tmp_path / "again"
+    rendered = subprocess.run([sys.executable, FLEET, "--render", str(tmp_path / "fleet.json"), "--output", str(again)],
+                              capture_output=True, text=True, env=env, timeout=60, check=False)
+    assert rendered.returncode == 0, rendered.stderr
+    assert (again / "fleet-results.md").read_text() == table
     assert _leftovers(prefix) == []
 
 
@@ -98,3 +104,11 @@ def test_interrupted_fleet_cleans_up(collections_path, tmp_path):
     assert proc.returncode != 0 and b"interrupted by signal 15" in stderr, stderr
     assert _leftovers(prefix) == []
     assert not (tmp_path / "fleet.json").exists()
+
+
+def test_a_plot_python_that_is_not_there_stops_the_run_before_it_starts(collections_path, tmp_path):
+    prefix = "mft" + uuid.uuid4().hex[:4]
+    argv, env = _fleet(collections_path, tmp_path, prefix, "--sizes", "3", "--plot-python", "no-such-python")
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=60, check=False)
+    assert proc.returncode == 2 and "--plot-python: no-such-python is neither" in proc.stderr, proc.stderr
+    assert _leftovers(prefix) == [] and not (tmp_path / "fleet.json").exists()
