@@ -283,6 +283,18 @@ def per_host(result, size):
     return sum(result["executions"].values()) / float(size)
 
 
+def per_host_table(data, intro, cell):
+    """INTRO, then a table of CELL(result, N) for each workload of each row that was run."""
+    workloads = data["workloads"]
+    lines = ["", intro, "", "| N | forks | " + " | ".join(title for key, title in WORKLOADS if key in workloads) + " |",
+             "|---:|---:|" + "---:|" * len(workloads)]
+    for row in data["rows"]:
+        if "as_forks" not in row:
+            lines.append("| %d | %d | %s |" % (row["size"], row["forks"], " | ".join(
+                cell(row["results"][key], row["size"]) for key, dummy in WORKLOADS if key in workloads)))
+    return lines
+
+
 def write_results(data, output):
     command = "python benchmarks/fleet.py " + " ".join(data["command"])
     workloads = data["workloads"]
@@ -307,27 +319,16 @@ def write_results(data, output):
     if any("as_forks" in row for row in data["rows"]):
         lines += ["", "A row with forks F (= G) was not run again: with F and G forks at least N, Ansible runs the "
                   "same N hosts at once, so it repeats the figures of G forks."]
-    lines += ["", "Module executions per host (the sum over the fleet divided by N; a loop item, a retry "
-              "and a task on the host count one each, actions that run on the controller none):", "",
-              "| N | forks | " + " | ".join(title for key, title in WORKLOADS if key in workloads) + " |",
-              "|---:|---:|" + "---:|" * len(workloads)]
-    for row in data["rows"]:
-        if "as_forks" in row:
-            continue
-        lines.append("| %d | %d | %s |" % (row["size"], row["forks"], " | ".join(
-            "%.2f" % per_host(row["results"][key], row["size"]) for key, dummy in WORKLOADS if key in workloads)))
-    lines += ["", "CPU seconds per host, the controller's (ansible or ansible-playbook, its workers and the ssh "
-              "clients it waited for) + the rest of the machine's while it ran (the hosts' sshd and modules, the "
-              "ssh connection masters, the kernel). The controller and the hosts share the %d CPU(s), so a run "
-              "takes at least N times the sum, divided by %d:" % (data["cpus"], data["cpus"]), "",
-              "| N | forks | " + " | ".join(title for key, title in WORKLOADS if key in workloads) + " |",
-              "|---:|---:|" + "---:|" * len(workloads)]
-    for row in data["rows"]:
-        if "as_forks" in row:
-            continue
-        lines.append("| %d | %d | %s |" % (row["size"], row["forks"], " | ".join(
-            "%.2f + %.2f" % tuple(row["results"][key]["cpu"][part] / row["size"] for part in ("controller", "rest"))
-            for key, dummy in WORKLOADS if key in workloads)))
+    lines += per_host_table(data, "Module executions per host (the sum over the fleet divided by N; a loop item, a "
+                            "retry and a task on the host count one each, actions that run on the controller none):",
+                            lambda result, size: "%.2f" % per_host(result, size))
+    if all("cpu" in result for row in data["rows"] for result in row["results"].values()):
+        lines += per_host_table(
+            data, "CPU seconds per host, the controller's (ansible or ansible-playbook, its workers and the ssh "
+            "clients it waited for) + the rest of the machine's while it ran (the hosts' sshd and modules, the "
+            "ssh connection masters, the kernel). The controller and the hosts share the %d CPU(s), so a run "
+            "takes at least N times the sum, divided by %d:" % (data["cpus"], data["cpus"]),
+            lambda result, size: "%.2f + %.2f" % (result["cpu"]["controller"] / size, result["cpu"]["rest"] / size))
     measured = [row for row in data["rows"] if "as_forks" not in row and "site-noop" in row["results"]]
     if measured:
         row = max(measured, key=lambda row: (row["size"], -row["forks"]))
