@@ -13,8 +13,9 @@ then on another fresh fleet benchmarks/naive.yml (ansible.posix.sysctl per
 key, `ip mptcp` commands) from scratch and again, for the same state. Each
 figure is the wall time of the ansible(-playbook) process, the median of
 --runs, with the CPU time of the controller and of the rest of the machine
-meanwhile (/proc/stat). A callback (benchmarks/callback_plugins/mptcp_fleet_count.py) counts
-the module executions per host of each workload and times each task.
+meanwhile (/proc/stat). A callback
+(benchmarks/callback_plugins/mptcp_fleet_count.py) counts the module
+executions per host of each workload and times each task.
 
 The fleet: a namespace of the benchmark's own holds two bridges, one per
 path (10.90.0.0/16 and 10.91.0.0/16 by default). Each host namespace has eth0 on the
@@ -26,9 +27,10 @@ reached. Servers (10 % of N, at least one) announce eth1's address
 Writes OUTPUT/fleet-results.md (tables and the command), OUTPUT/fleet.json
 and, with matplotlib (benchmarks/requirements.txt) in --plot-python,
 OUTPUT/fleet.svg; --render FLEET_JSON writes the two again from an earlier
-run's figures, running nothing. Everything it creates (namespaces, sshd,
-the veth, a temp directory) is removed at the end, on Ctrl-C or SIGTERM too, and leftovers of
-an interrupted earlier run with the same --prefix are removed at the start.
+run's figures, running nothing. Everything it creates (namespaces, sshd, the
+veth, a temp directory) is removed at the end, on Ctrl-C or SIGTERM too, and
+leftovers of an interrupted earlier run with the same --prefix are removed
+at the start.
 """
 
 from __future__ import absolute_import, division, print_function
